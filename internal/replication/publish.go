@@ -1,0 +1,70 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/galvani-sync/galvani/internal/pg"
+)
+
+// Publisher adds tables to the publication, with the replica identity
+// Galvani needs, before their first snapshot (protocol §11.3).
+type Publisher struct {
+	pool        *pgxpool.Pool
+	publication string
+
+	mu        sync.Mutex // serialises ALTERs: one table at a time
+	published map[pg.OID]bool
+}
+
+// NewPublisher returns a Publisher for the named publication.
+func NewPublisher(pool *pgxpool.Pool, publication string) *Publisher {
+	return &Publisher{pool: pool, publication: publication, published: make(map[pg.OID]bool)}
+}
+
+// Ensure makes sure rel is in the publication and has REPLICA IDENTITY
+// FULL, so updates and deletes carry whole old rows. When it returns nil,
+// every transaction that commits afterwards is decoded with rel's changes;
+// the snapshot must start only after that (architecture invariant 5).
+func (p *Publisher) Ensure(ctx context.Context, rel *pg.Relation) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.published[rel.ID] && rel.ReplicaIdentity == 'f' {
+		return nil
+	}
+	var inPub bool
+	err := p.pool.QueryRow(ctx,
+		`SELECT EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+		  WHERE p.pubname = $1 AND pr.prrelid = $2)
+		  OR EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1 AND puballtables)`,
+		p.publication, uint32(rel.ID)).Scan(&inPub)
+	if err != nil {
+		return fmt.Errorf("check publication: %w", err)
+	}
+	if !inPub {
+		_, err := p.pool.Exec(ctx, "ALTER PUBLICATION "+pg.QuoteIdent(p.publication)+" ADD TABLE "+rel.QualifiedName())
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42710" {
+			err = nil // added concurrently
+		}
+		if err != nil {
+			return fmt.Errorf("add %s to publication %s: %w", rel.QualifiedName(), p.publication, err)
+		}
+	}
+	var ident string
+	if err := p.pool.QueryRow(ctx, "SELECT relreplident::text FROM pg_class WHERE oid = $1", uint32(rel.ID)).Scan(&ident); err != nil {
+		return fmt.Errorf("read replica identity: %w", err)
+	}
+	if ident != "f" {
+		if _, err := p.pool.Exec(ctx, "ALTER TABLE "+rel.QualifiedName()+" REPLICA IDENTITY FULL"); err != nil {
+			return fmt.Errorf("set REPLICA IDENTITY FULL on %s: %w", rel.QualifiedName(), err)
+		}
+	}
+	p.published[rel.ID] = true
+	return nil
+}

@@ -1,0 +1,264 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/galvani-sync/galvani/internal/catalog"
+	"github.com/galvani-sync/galvani/internal/pg"
+	"github.com/galvani-sync/galvani/internal/shapelog"
+	"github.com/galvani-sync/galvani/internal/shapes"
+	"github.com/galvani-sync/galvani/protocol"
+)
+
+// errClientGone ends a request whose client went away; nothing is sent.
+var errClientGone = errors.New("client gone")
+
+// getShape serves GET /v1/shape.
+func (s *Server) getShape(w http.ResponseWriter, r *http.Request) error {
+	req, err := parseShapeRequest(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	if req.sse {
+		return invalidField(protocol.ParamLiveSSE, "server-sent events are not supported by this version of Galvani; use long-polling")
+	}
+	sh, err := s.resolve(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	err = s.serveShape(w, r, req, sh)
+	if errors.Is(err, errClientGone) {
+		return nil
+	}
+	return err
+}
+
+// resolve finds or creates the request's shape and applies the handle
+// rules of §2.3: a handle that is not the definition's current one gets a
+// 409 naming the current one.
+func (s *Server) resolve(ctx context.Context, req *shapeRequest) (*shapes.Shape, error) {
+	key := req.requestKey()
+	s.mu.Lock()
+	handle, ok := s.reqIndex[key]
+	s.mu.Unlock()
+	var sh *shapes.Shape
+	if ok {
+		if sh, ok = s.registry.Get(handle); ok && sh.Gone() {
+			ok = false
+		}
+	}
+	if !ok {
+		rel, err := s.catalog.Lookup(ctx, req.schema, req.table)
+		switch {
+		case errors.Is(err, catalog.ErrTableNotFound):
+			return nil, invalidField(protocol.ParamTable, catalog.NotFoundMessage(req.schema, req.table))
+		case ctx.Err() != nil:
+			return nil, errClientGone
+		case err != nil:
+			return nil, databaseUnreachable(err)
+		}
+		def, err := shapes.NewDefinition(rel, req.columns, req.replica, req.log)
+		var verr *shapes.ValidationError
+		if errors.As(err, &verr) {
+			return nil, invalidField(verr.Field, verr.Message)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sh, ok = s.registry.Lookup(def.Key()); !ok {
+			sh, err = s.registry.Resolve(ctx, def, rel)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, errClientGone
+				}
+				e := unavailable("Failed to create shape, please retry", 1, err)
+				e.headers[protocol.HeaderKnownError] = "true"
+				return nil, e
+			}
+		}
+		s.mu.Lock()
+		s.reqIndex[key] = sh.Handle()
+		s.mu.Unlock()
+	}
+	if req.handle != "" && req.handle != sh.Handle() {
+		return nil, mustRefetch(sh.Handle())
+	}
+	return sh, nil
+}
+
+// gone answers a request whose shape disappeared while it was served.
+func (s *Server) gone(sh *shapes.Shape) error {
+	if cur, ok := s.registry.Lookup(sh.Definition().Key()); ok && !cur.Gone() {
+		return mustRefetch(cur.Handle())
+	}
+	return mustRefetch("")
+}
+
+// response is a shape response about to be written.
+type response struct {
+	msgs     []byte // comma-separated messages
+	end      protocol.Offset
+	upToDate bool
+	hasData  bool
+	lsn      pg.LSN // global_last_seen_lsn, when upToDate
+}
+
+func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRequest, sh *shapes.Shape) error {
+	l := sh.Log()
+	// Read the global LSN before the shape's head: every transaction up to
+	// it is already in the log, so up-to-date at G is the truth (§5.4).
+	global := s.global()
+	latest, changed := l.Head()
+	if l.Closed() {
+		return s.gone(sh)
+	}
+	switch {
+	case req.now:
+		return s.write(w, r, req, sh, response{end: latest, upToDate: true, lsn: global})
+	case req.offset == protocol.BeforeAll:
+		msgs, err := l.AppendSnapshotChunk(nil, 0)
+		if err != nil {
+			return s.readFailed(sh, err)
+		}
+		return s.write(w, r, req, sh, response{msgs: msgs, end: protocol.Offset{}, hasData: true})
+	case req.offset.IsSnapshot() && req.offset.Op != protocol.OpInf && req.offset.Op+1 < uint64(l.SnapshotChunks()):
+		i := int(req.offset.Op) + 1
+		msgs, err := l.AppendSnapshotChunk(nil, i)
+		if err != nil {
+			return s.readFailed(sh, err)
+		}
+		end := protocol.Offset{Op: uint64(i)}
+		return s.write(w, r, req, sh, response{msgs: msgs, end: end, hasData: true, upToDate: !end.Less(latest), lsn: global})
+	}
+
+	if latest.Less(req.offset) {
+		// Ahead of the log (a client that saw data a crash lost): wait up
+		// to half the long-poll timeout for the log to catch up (§2.4).
+		ok, err := s.wait(r.Context(), l, changed, req.offset, s.cfg.LongPollTimeout/2, true)
+		if err != nil {
+			return s.mapWaitErr(sh, err)
+		}
+		if !ok {
+			return invalidField(protocol.ParamOffset, "out of bounds for this shape")
+		}
+		global = s.global()
+		latest, changed = l.Head()
+	}
+	if req.live && !req.offset.Less(latest) {
+		ok, err := s.wait(r.Context(), l, changed, req.offset, s.cfg.LongPollTimeout, false)
+		if err != nil {
+			return s.mapWaitErr(sh, err)
+		}
+		if !ok {
+			return s.write(w, r, req, sh, response{end: req.offset, upToDate: true, lsn: s.global()})
+		}
+		global = s.global()
+		latest, _ = l.Head()
+	}
+	msgs, end, _, err := l.AppendChanges(nil, req.offset)
+	if err != nil {
+		return s.readFailed(sh, err)
+	}
+	resp := response{msgs: msgs, end: end, hasData: true, upToDate: !end.Less(latest)}
+	if req.live {
+		resp.lsn = pg.LSN(end.Tx)
+	} else {
+		resp.lsn = max(global, pg.LSN(end.Tx))
+	}
+	if resp.upToDate && resp.lsn < global && req.live {
+		resp.lsn = max(resp.lsn, pg.LSN(end.Tx))
+	}
+	return s.write(w, r, req, sh, resp)
+}
+
+// wait blocks until the log's head passes after, the timeout passes (false)
+// or the request ends. With inclusive, reaching after is enough.
+func (s *Server) wait(ctx context.Context, l *shapelog.Log, changed <-chan struct{}, after protocol.Offset, timeout time.Duration, inclusive bool) (bool, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-changed:
+			if l.Closed() {
+				return false, shapelog.ErrClosed
+			}
+			var latest protocol.Offset
+			latest, changed = l.Head()
+			if after.Less(latest) || (inclusive && latest == after) {
+				return true, nil
+			}
+		case <-t.C:
+			return false, nil
+		case <-ctx.Done():
+			return false, errClientGone
+		}
+	}
+}
+
+func (s *Server) mapWaitErr(sh *shapes.Shape, err error) error {
+	if errors.Is(err, shapelog.ErrClosed) {
+		return s.gone(sh)
+	}
+	return err
+}
+
+func (s *Server) readFailed(sh *shapes.Shape, err error) error {
+	if errors.Is(err, shapelog.ErrClosed) || sh.Gone() {
+		return s.gone(sh)
+	}
+	return unavailable("Failed to read the shape log, please retry", 10, err)
+}
+
+// write sends a 200 shape response with the headers of §6.4.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, req *shapeRequest, sh *shapes.Shape, resp response) error {
+	h := w.Header()
+	h.Set("content-type", "application/json; charset=utf-8")
+	h.Set(protocol.HeaderHandle, sh.Handle())
+	endText := resp.end.String()
+	h.Set(protocol.HeaderOffset, endText)
+	if !req.live {
+		h.Set(protocol.HeaderSchema, sh.SchemaJSON())
+	}
+	if resp.upToDate {
+		h.Set(protocol.HeaderUpToDate, "")
+	}
+	h.Set(protocol.HeaderHasData, strconv.FormatBool(resp.hasData))
+	if req.live {
+		h.Set(protocol.HeaderCursor, nextCursor(s.now(), s.cfg.LongPollTimeout, req.cursor))
+	}
+	etag := `"` + sh.Handle() + ":" + req.offsetText + ":" + endText
+	if !resp.hasData {
+		etag += ":" + strconv.FormatInt(s.now().UnixNano(), 10)
+	}
+	h.Set("etag", etag+`"`)
+	switch {
+	case req.offset == protocol.BeforeAll && !req.now:
+		h.Set("cache-control", "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746")
+	case req.live:
+		h.Set("cache-control", "public, max-age=5, stale-while-revalidate=5")
+	default:
+		h.Set("cache-control", "public, max-age="+strconv.Itoa(s.cfg.CacheMaxAge)+", stale-while-revalidate="+strconv.Itoa(s.cfg.CacheStaleAge))
+	}
+	body := make([]byte, 0, len(resp.msgs)+96)
+	body = append(body, '[')
+	body = append(body, resp.msgs...)
+	if resp.upToDate {
+		if len(resp.msgs) > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, `{"headers":{"control":"up-to-date","global_last_seen_lsn":"`...)
+		body = strconv.AppendUint(body, uint64(resp.lsn), 10)
+		body = append(body, `"}}`...)
+	}
+	body = append(body, ']')
+	h.Set("content-length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+	return nil
+}

@@ -1,0 +1,381 @@
+package shapes
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/galvani-sync/galvani/internal/pg"
+	"github.com/galvani-sync/galvani/internal/replication"
+	"github.com/galvani-sync/galvani/internal/snapshot"
+)
+
+// Group commit bounds: the Collector makes logs durable when the stream has
+// nothing more queued, or at the latest after this many transactions or
+// this much time since the first unflushed commit.
+const (
+	groupCommitTxns    = 1000
+	groupCommitLatency = 20 * time.Millisecond
+	eventQueueSize     = 4096
+	flushParallelism   = 16
+	recentXids         = 4096
+)
+
+// Collector feeds replicated transactions to the shapes they affect. One
+// goroutine (Run) owns all consumer state; registrations and removals reach
+// it as commands applied between transactions. It satisfies
+// replication.Sink.
+type Collector struct {
+	log     *slog.Logger
+	events  chan replication.Event
+	cmds    chan command
+	stopped chan struct{} // closed when Run returns
+
+	flushed atomic.Uint64 // end LSN of the last durable transaction
+	global  atomic.Uint64 // commit LSN of the last transaction every shape has
+
+	// Owned by Run.
+	byRel      map[pg.OID][]*Shape
+	inTxn      bool
+	xid        uint32
+	lsn        pg.LSN
+	touched    []*Shape
+	buffering  []*Shape // touched shapes whose snapshot is not yet known
+	dirty      map[*Shape]struct{}
+	pendingEnd pg.LSN // end LSN of the last processed, not yet durable transaction
+	pendingLSN pg.LSN
+	unflushed  int
+	firstUnfl  time.Time
+	deferred   []command
+	enc        encoder
+	seq        uint64 // committed transactions processed
+	recent     [recentXids]uint32
+	onGone     func(*Shape, string)
+}
+
+type command struct {
+	fn   func() error
+	done chan error
+}
+
+// NewCollector returns a Collector. onGone is called, from the Collector's
+// goroutine, for each shape the stream invalidates (truncate, schema change,
+// storage failure); it must not call back into the Collector.
+func NewCollector(log *slog.Logger, onGone func(*Shape, string)) *Collector {
+	return &Collector{
+		log:     log.With("subsystem", "collector"),
+		events:  make(chan replication.Event, eventQueueSize),
+		cmds:    make(chan command),
+		stopped: make(chan struct{}),
+		byRel:   make(map[pg.OID][]*Shape),
+		dirty:   make(map[*Shape]struct{}),
+		onGone:  onGone,
+	}
+}
+
+// Handle queues a replication event; it blocks while the queue is full.
+func (c *Collector) Handle(ctx context.Context, ev replication.Event) error {
+	select {
+	case c.events <- ev:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Flushed returns the end LSN of the last transaction that every affected
+// shape has made durable: the LSN that may be acknowledged.
+func (c *Collector) Flushed() pg.LSN { return pg.LSN(c.flushed.Load()) }
+
+// GlobalLSN returns the commit LSN up to which every shape's log holds
+// everything (global_last_seen_lsn).
+func (c *Collector) GlobalLSN() pg.LSN { return pg.LSN(c.global.Load()) }
+
+// restore adds a shape loaded from disk. Only before Run.
+func (c *Collector) restore(s *Shape) {
+	c.byRel[s.rel.ID] = append(c.byRel[s.rel.ID], s)
+}
+
+// do runs fn on the Collector's goroutine between transactions.
+func (c *Collector) do(ctx context.Context, fn func() error) error {
+	cmd := command{fn: fn, done: make(chan error, 1)}
+	select {
+	case c.cmds <- cmd:
+	case <-c.stopped:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-cmd.done:
+		return err
+	case <-c.stopped:
+		return ErrClosed
+	case <-ctx.Done():
+		// The command still runs; its effects are undone by the caller's
+		// cleanup (remove), which is queued behind it.
+		return ctx.Err()
+	}
+}
+
+// register starts routing the table's transactions to s, buffering them
+// until its snapshot is known.
+func (c *Collector) register(ctx context.Context, s *Shape) error {
+	return c.do(ctx, func() error {
+		s.regSeq = c.seq
+		c.byRel[s.rel.ID] = append(c.byRel[s.rel.ID], s)
+		return nil
+	})
+}
+
+// setSnapshot gives s its snapshot and replays the transactions buffered
+// since registration through the visibility filter. It returns
+// snapshot.ErrRetry if a transaction processed before registration is not
+// visible in snap: its commit record reached the stream before the
+// transaction became visible to new snapshots, so its changes would be
+// missing from both; a fresh snapshot will contain it.
+func (c *Collector) setSnapshot(ctx context.Context, s *Shape, snap pg.Snapshot) error {
+	return c.do(ctx, func() error {
+		start := uint64(0)
+		if c.seq > recentXids {
+			start = c.seq - recentXids
+		}
+		for q := max(start, 0); q < s.regSeq; q++ {
+			if !snap.Visible(c.recent[q%recentXids]) {
+				return snapshot.ErrRetry
+			}
+		}
+		s.snap, s.snapKnown = snap, true
+		for _, t := range s.buffered {
+			for i := range t.changes {
+				if err := s.apply(&t.changes[i], t.xid, t.lsn, &c.enc); err != nil {
+					return c.applyFailed(s, err)
+				}
+			}
+			if appended, err := s.commit(); err != nil {
+				return c.applyFailed(s, err)
+			} else if appended {
+				c.dirty[s] = struct{}{}
+			}
+		}
+		s.buffered = nil
+		return nil
+	})
+}
+
+// remove stops routing to s.
+func (c *Collector) remove(ctx context.Context, s *Shape) error {
+	return c.do(ctx, func() error {
+		c.unroute(s)
+		return nil
+	})
+}
+
+func (c *Collector) unroute(s *Shape) {
+	list := c.byRel[s.rel.ID]
+	for i, x := range list {
+		if x == s {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(c.byRel, s.rel.ID)
+	} else {
+		c.byRel[s.rel.ID] = list
+	}
+	delete(c.dirty, s)
+}
+
+// applyFailed handles an error from a shape's consumer: invalidation or a
+// storage failure ends the shape, not the stream.
+func (c *Collector) applyFailed(s *Shape, err error) error {
+	var inv *invalidation
+	reason := "storage failure: " + err.Error()
+	if errors.As(err, &inv) {
+		reason = inv.reason
+	} else {
+		c.log.Error("shape storage failed; invalidating", "handle", s.handle, "error", err)
+	}
+	s.rollback()
+	c.unroute(s)
+	c.onGone(s, reason)
+	return nil
+}
+
+// Run processes events and commands until ctx ends.
+func (c *Collector) Run(ctx context.Context) error {
+	defer close(c.stopped)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev := <-c.events:
+			if err := c.event(ctx, ev); err != nil {
+				return err
+			}
+			if !c.inTxn && c.unflushed > 0 {
+				if len(c.events) == 0 || c.unflushed >= groupCommitTxns || time.Since(c.firstUnfl) >= groupCommitLatency {
+					if err := c.flush(ctx); err != nil {
+						return err
+					}
+				}
+			}
+		case cmd := <-c.cmds:
+			if c.inTxn {
+				c.deferred = append(c.deferred, cmd)
+				continue
+			}
+			c.runCommand(ctx, cmd)
+		}
+	}
+}
+
+func (c *Collector) runCommand(ctx context.Context, cmd command) {
+	err := cmd.fn()
+	if len(c.dirty) > 0 {
+		if ferr := c.flush(ctx); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
+	cmd.done <- err
+}
+
+func (c *Collector) event(ctx context.Context, ev replication.Event) error {
+	switch ev.Kind {
+	case replication.EventStart:
+		if pg.LSN(c.global.Load()) < ev.StartLSN {
+			c.global.Store(uint64(ev.StartLSN))
+		}
+		if pg.LSN(c.flushed.Load()) < ev.StartLSN {
+			c.flushed.Store(uint64(ev.StartLSN))
+		}
+	case replication.EventReset:
+		c.abortTxn()
+	case replication.EventBegin:
+		if c.inTxn {
+			c.abortTxn()
+		}
+		c.inTxn, c.xid, c.lsn = true, ev.Xid, ev.CommitLSN
+		c.touched, c.buffering = c.touched[:0], c.buffering[:0]
+	case replication.EventChange:
+		if !c.inTxn {
+			return nil
+		}
+		for _, s := range c.byRel[ev.Change.Relation.ID] {
+			if !s.snapKnown {
+				c.buffer(s, ev.Change)
+				continue
+			}
+			if !s.tx.decided || s.tx.lsn != c.lsn {
+				c.touched = append(c.touched, s)
+			}
+			if err := s.apply(&ev.Change, c.xid, c.lsn, &c.enc); err != nil {
+				c.applyFailed(s, err)
+			}
+		}
+	case replication.EventCommit:
+		if !c.inTxn {
+			return nil
+		}
+		for _, s := range c.touched {
+			if s.Gone() {
+				continue
+			}
+			appended, err := s.commit()
+			if err != nil {
+				c.applyFailed(s, err)
+				continue
+			}
+			if appended {
+				c.dirty[s] = struct{}{}
+			}
+		}
+		c.recent[c.seq%recentXids] = c.xid
+		c.seq++
+		c.inTxn = false
+		c.pendingEnd, c.pendingLSN = ev.EndLSN, c.lsn
+		if c.unflushed == 0 {
+			c.firstUnfl = time.Now()
+		}
+		c.unflushed++
+		for _, cmd := range c.deferred {
+			c.runCommand(ctx, cmd)
+		}
+		c.deferred = c.deferred[:0]
+	}
+	return nil
+}
+
+// buffer keeps a change for a shape whose snapshot is not yet known.
+func (c *Collector) buffer(s *Shape, ch pg.Change) {
+	n := len(s.buffered)
+	if n == 0 || s.buffered[n-1].lsn != c.lsn {
+		s.buffered = append(s.buffered, bufferedTxn{xid: c.xid, lsn: c.lsn})
+		c.buffering = append(c.buffering, s)
+		n++
+	}
+	s.buffered[n-1].changes = append(s.buffered[n-1].changes, ch)
+}
+
+// abortTxn discards the partial transaction of an interrupted stream;
+// Postgres sends it again from the acknowledged LSN.
+func (c *Collector) abortTxn() {
+	if !c.inTxn {
+		return
+	}
+	for _, s := range c.touched {
+		if err := s.rollback(); err != nil {
+			c.applyFailed(s, err)
+		}
+	}
+	for _, s := range c.buffering {
+		if n := len(s.buffered); n > 0 && s.buffered[n-1].lsn == c.lsn {
+			s.buffered = s.buffered[:n-1]
+		}
+	}
+	c.inTxn = false
+	c.touched, c.buffering = c.touched[:0], c.buffering[:0]
+}
+
+// flush is the group commit: fsync every dirty log (in parallel), publish
+// them to readers, then advance the global and acknowledged LSNs.
+func (c *Collector) flush(ctx context.Context) error {
+	if len(c.dirty) > 0 {
+		logs := make([]*Shape, 0, len(c.dirty))
+		for s := range c.dirty {
+			logs = append(logs, s)
+		}
+		failed := make([]error, len(logs))
+		var g errgroup.Group
+		g.SetLimit(flushParallelism)
+		for i, s := range logs {
+			g.Go(func() error {
+				failed[i] = s.log.Flush()
+				return nil
+			})
+		}
+		g.Wait()
+		for i, s := range logs {
+			if failed[i] != nil {
+				c.applyFailed(s, failed[i])
+				continue
+			}
+			s.log.Publish()
+		}
+		clear(c.dirty)
+	}
+	if c.unflushed > 0 {
+		c.global.Store(uint64(c.pendingLSN))
+		c.flushed.Store(uint64(c.pendingEnd))
+		c.unflushed = 0
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package shapes
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+
+	"github.com/galvani-sync/galvani/internal/pg"
+	"github.com/galvani-sync/galvani/protocol"
+)
+
+// Definition identifies a shape (protocol §3.1). Two requests with equal
+// definitions share one shape and one log.
+type Definition struct {
+	Schema string `json:"schema"`
+	Table  string `json:"table"`
+	// Columns lists the selected columns, sorted; nil selects every column.
+	Columns []string `json:"columns,omitempty"`
+	// Where is the normalised where clause; empty selects every row.
+	Where  string   `json:"where,omitempty"`
+	Params []string `json:"params,omitempty"`
+	// Replica is protocol.ReplicaDefault or protocol.ReplicaFull.
+	Replica string `json:"replica"`
+	// Log is protocol.LogFull or protocol.LogChangesOnly.
+	Log string `json:"log"`
+}
+
+// ValidationError is a request parameter problem, reported as 400 with the
+// protocol's error body under Field.
+type ValidationError struct {
+	Field   string
+	Message string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+
+// NewDefinition validates a request's shape parameters against the table
+// and returns the normalised definition. columns is nil when the request
+// did not name columns.
+func NewDefinition(rel *pg.Relation, columns []string, replica, logMode string) (Definition, error) {
+	def := Definition{Schema: rel.Schema, Table: rel.Name, Replica: replica, Log: logMode}
+	if def.Replica == "" {
+		def.Replica = protocol.ReplicaDefault
+	}
+	if def.Log == "" {
+		def.Log = protocol.LogFull
+	}
+	if columns != nil {
+		var unknown []string
+		seen := make(map[string]bool, len(columns))
+		for _, c := range columns {
+			if rel.ColumnIndex(c) < 0 {
+				unknown = append(unknown, c)
+			}
+			seen[c] = true
+		}
+		if len(unknown) > 0 {
+			return Definition{}, &ValidationError{protocol.ParamColumns, "The following columns are not found on the table: " + strings.Join(unknown, ", ")}
+		}
+		var missing []string
+		for _, i := range rel.PK {
+			if name := rel.Columns[i].Name; !seen[name] {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			return Definition{}, &ValidationError{protocol.ParamColumns, "The list of columns must include all primary key columns, missing: " + strings.Join(missing, ", ")}
+		}
+		cols := make([]string, 0, len(seen))
+		for c := range seen {
+			cols = append(cols, c)
+		}
+		slices.Sort(cols)
+		// Selecting every column by name is the same shape as selecting all.
+		if len(cols) < len(rel.Columns) {
+			def.Columns = cols
+		}
+	}
+	return def, nil
+}
+
+// Key returns the definition's canonical form: equal keys, equal shapes.
+func (d Definition) Key() string {
+	b, err := json.Marshal(d)
+	if err != nil {
+		panic(fmt.Sprintf("marshal definition: %v", err)) // plain strings never fail
+	}
+	return string(b)
+}
+
+// hash returns the handle prefix: a 27-bit hash of the key, as upstream's
+// handles look (protocol §3.2). Uniqueness comes from the time suffix.
+func (d Definition) hash() uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(d.Key()))
+	return h.Sum32() & (1<<27 - 1)
+}
+
+// selectedColumns returns the indexes into rel.Columns of the selected
+// columns, in attribute order.
+func (d Definition) selectedColumns(rel *pg.Relation) ([]int, error) {
+	cols := make([]int, 0, len(rel.Columns))
+	for i, c := range rel.Columns {
+		if d.Columns == nil || slices.Contains(d.Columns, c.Name) {
+			cols = append(cols, i)
+		}
+	}
+	if d.Columns != nil && len(cols) != len(d.Columns) {
+		return nil, fmt.Errorf("shape columns %v not all in %s", d.Columns, rel.QualifiedName())
+	}
+	return cols, nil
+}

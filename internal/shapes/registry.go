@@ -1,0 +1,395 @@
+package shapes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/galvani-sync/galvani/internal/pg"
+	"github.com/galvani-sync/galvani/internal/shapelog"
+	"github.com/galvani-sync/galvani/internal/snapshot"
+	"github.com/galvani-sync/galvani/protocol"
+)
+
+const (
+	metaFile    = "meta.json"
+	metaVersion = 1
+	shapesDir   = "shapes"
+	trashPrefix = ".trash-"
+)
+
+var (
+	// ErrGone is returned for a shape that was invalidated or deleted while
+	// it was being created or read; the HTTP layer answers 409.
+	ErrGone = errors.New("shapes: shape gone")
+	// ErrClosed is returned after the registry was closed.
+	ErrClosed = errors.New("shapes: registry closed")
+)
+
+// Publisher ensures a table is published for replication before its
+// snapshot (replication.Publisher satisfies it).
+type Publisher interface {
+	Ensure(ctx context.Context, rel *pg.Relation) error
+}
+
+// Config configures a Registry.
+type Config struct {
+	// StorageDir is ELECTRIC_STORAGE_DIR; shapes live under StorageDir/shapes.
+	StorageDir     string
+	ChunkThreshold int64
+	// SnapshotPool runs snapshot transactions.
+	SnapshotPool *pgxpool.Pool
+	Publisher    Publisher
+	Logger       *slog.Logger
+}
+
+// meta is the content of a shape's meta.json, written last at creation.
+type meta struct {
+	Version    int          `json:"version"`
+	Handle     string       `json:"handle"`
+	Definition Definition   `json:"definition"`
+	Relation   *pg.Relation `json:"relation"`
+	Snapshot   pg.Snapshot  `json:"snapshot"`
+	CreatedAt  time.Time    `json:"created_at"`
+}
+
+// Registry holds the live shapes. It is safe for concurrent use.
+type Registry struct {
+	cfg       Config
+	log       *slog.Logger
+	dir       string
+	collector *Collector
+	ctx       context.Context // ends at Close; creations run under it
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+
+	mu         sync.Mutex
+	closed     bool
+	byKey      map[string]*Shape
+	byHandle   map[string]*Shape
+	creating   map[string]*creation
+	lastMicros int64
+}
+
+type creation struct {
+	done  chan struct{}
+	shape *Shape
+	err   error
+}
+
+// OpenRegistry loads the shapes in cfg.StorageDir, removing interrupted
+// creations, and returns the registry with its Collector. Start the
+// Collector (Run) before creating shapes.
+func OpenRegistry(cfg Config) (*Registry, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dir := filepath.Join(cfg.StorageDir, shapesDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create shapes dir: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Registry{
+		cfg: cfg, log: log.With("subsystem", "shapes"), dir: dir, ctx: ctx, cancel: cancel,
+		byKey: make(map[string]*Shape), byHandle: make(map[string]*Shape), creating: make(map[string]*creation),
+	}
+	r.collector = NewCollector(log, r.gone)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("read shapes dir: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		s, err := r.load(path)
+		if errors.Is(err, errIncomplete) || strings.HasPrefix(e.Name(), trashPrefix) {
+			r.log.Info("removing interrupted shape", "dir", e.Name())
+			if err := os.RemoveAll(path); err != nil {
+				cancel()
+				return nil, fmt.Errorf("remove interrupted shape: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("load shape %s: %w", e.Name(), err)
+		}
+		r.byKey[s.key] = s
+		r.byHandle[s.handle] = s
+		r.collector.restore(s)
+	}
+	r.log.Info("shapes restored", "count", len(r.byHandle))
+	return r, nil
+}
+
+var errIncomplete = errors.New("incomplete shape")
+
+func (r *Registry) load(path string) (*Shape, error) {
+	b, err := os.ReadFile(filepath.Join(path, metaFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errIncomplete
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", metaFile, err)
+	}
+	if m.Version != metaVersion {
+		return nil, fmt.Errorf("%s version %d, want %d", metaFile, m.Version, metaVersion)
+	}
+	l, err := shapelog.Open(path, shapelog.Options{ChunkThreshold: r.cfg.ChunkThreshold})
+	if errors.Is(err, shapelog.ErrIncomplete) {
+		return nil, errIncomplete
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := newShape(m.Handle, m.Definition, m.Relation, l, path, m.CreatedAt)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	s.snap, s.snapKnown = m.Snapshot, true
+	if off, ok := l.LastOffset(); ok {
+		s.lastTx = off.Tx
+	}
+	return s, nil
+}
+
+// Collector returns the registry's Collector, which replication feeds.
+func (r *Registry) Collector() *Collector { return r.collector }
+
+// Lookup returns the live shape for a definition key.
+func (r *Registry) Lookup(key string) (*Shape, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.byKey[key]
+	return s, ok
+}
+
+// Get returns the live shape with the handle.
+func (r *Registry) Get(handle string) (*Shape, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.byHandle[handle]
+	return s, ok
+}
+
+// Len returns the number of live shapes.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byHandle)
+}
+
+// Resolve returns the live shape for def, creating it (snapshot included)
+// if there is none. Concurrent calls for one definition create one shape.
+// rel is the table as the catalog describes it now.
+func (r *Registry) Resolve(ctx context.Context, def Definition, rel *pg.Relation) (*Shape, error) {
+	key := def.Key()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if s, ok := r.byKey[key]; ok {
+		r.mu.Unlock()
+		return s, nil
+	}
+	c, ok := r.creating[key]
+	if !ok {
+		c = &creation{done: make(chan struct{})}
+		r.creating[key] = c
+		handle := r.newHandleLocked(def)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			s, err := r.create(r.ctx, handle, def, rel)
+			r.mu.Lock()
+			delete(r.creating, key)
+			if err == nil {
+				if r.closed {
+					err = ErrClosed
+				} else {
+					r.byKey[key], r.byHandle[handle] = s, s
+				}
+			}
+			r.mu.Unlock()
+			c.shape, c.err = s, err
+			close(c.done)
+		}()
+	}
+	r.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.shape, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// newHandleLocked returns a handle never used before: the definition's hash
+// and a strictly increasing microsecond timestamp (protocol §3.2).
+func (r *Registry) newHandleLocked(def Definition) string {
+	us := time.Now().UnixMicro()
+	if us <= r.lastMicros {
+		us = r.lastMicros + 1
+	}
+	r.lastMicros = us
+	return fmt.Sprintf("%d-%d", def.hash(), us)
+}
+
+// create builds a shape: directory, publication, registration with the
+// Collector, snapshot, and last meta.json, which makes it permanent.
+func (r *Registry) create(ctx context.Context, handle string, def Definition, rel *pg.Relation) (s *Shape, err error) {
+	start := time.Now()
+	path := filepath.Join(r.dir, handle)
+	if err := os.Mkdir(path, 0o755); err != nil {
+		return nil, fmt.Errorf("create shape dir: %w", err)
+	}
+	registered := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		if registered {
+			if rerr := r.collector.remove(context.WithoutCancel(ctx), s); rerr != nil {
+				r.log.Error("unregister failed shape", "handle", handle, "error", rerr)
+			}
+			s.log.Close()
+		}
+		if rerr := os.RemoveAll(path); rerr != nil {
+			r.log.Error("remove failed shape", "handle", handle, "error", rerr)
+		}
+	}()
+	l, err := shapelog.Create(path, shapelog.Options{ChunkThreshold: r.cfg.ChunkThreshold})
+	if err != nil {
+		return nil, err
+	}
+	s, err = newShape(handle, def, rel, l, path, start.UTC())
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := r.cfg.Publisher.Ensure(ctx, rel); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := r.collector.register(ctx, s); err != nil {
+		l.Close()
+		return nil, err
+	}
+	registered = true
+
+	sw, err := l.NewSnapshotWriter()
+	if err != nil {
+		return nil, err
+	}
+	var buf, scratch []byte
+	err = snapshot.Take(ctx, r.cfg.SnapshotPool, snapshot.Query{
+		Relation: rel,
+		NoRows:   def.Log == protocol.LogChangesOnly,
+		OnSnapshot: func(snap pg.Snapshot, _ pg.LSN) error {
+			// The Collector sets s.snap; its reply orders that write
+			// before this goroutine's reads below.
+			return r.collector.setSnapshot(ctx, s, snap)
+		},
+		OnRow: func(row pg.Row) error {
+			if !s.matches(row) {
+				return nil
+			}
+			buf, scratch = s.appendSnapshotInsert(buf[:0], row, scratch)
+			return sw.Add(buf)
+		},
+	})
+	if err != nil {
+		sw.Abort()
+		return nil, fmt.Errorf("snapshot %s: %w", rel.QualifiedName(), err)
+	}
+	if err := sw.Finish(appendSnapshotEnd(nil, s.snap)); err != nil {
+		return nil, err
+	}
+	m, err := json.Marshal(meta{Version: metaVersion, Handle: handle, Definition: def, Relation: rel, Snapshot: s.snap, CreatedAt: s.createdAt})
+	if err != nil {
+		return nil, fmt.Errorf("encode shape metadata: %w", err)
+	}
+	if err := shapelog.WriteFileAtomic(filepath.Join(path, metaFile), m); err != nil {
+		return nil, err
+	}
+	if err := shapelog.SyncDir(r.dir); err != nil {
+		return nil, err
+	}
+	r.log.Info("shape created", "handle", handle, "table", rel.QualifiedName(), "rows", sw.Rows(), "took", time.Since(start))
+	return s, nil
+}
+
+// gone is the Collector's callback for an invalidated shape.
+func (r *Registry) gone(s *Shape, reason string) {
+	r.log.Info("shape invalidated", "handle", s.handle, "reason", reason)
+	r.drop(s)
+}
+
+// Delete removes a shape: readers get ErrGone (409) and its handle never
+// returns.
+func (r *Registry) Delete(ctx context.Context, s *Shape) error {
+	if err := r.collector.remove(ctx, s); err != nil {
+		return err
+	}
+	r.drop(s)
+	return nil
+}
+
+// drop forgets s, wakes its readers and removes its files. The directory is
+// first renamed to a trash name, so a crash midway leaves nothing that
+// loads as a shape.
+func (r *Registry) drop(s *Shape) {
+	if s.gone.Swap(true) {
+		return
+	}
+	r.mu.Lock()
+	if r.byKey[s.key] == s {
+		delete(r.byKey, s.key)
+	}
+	delete(r.byHandle, s.handle)
+	r.mu.Unlock()
+	s.log.Close()
+	trash := filepath.Join(r.dir, trashPrefix+s.handle)
+	if err := os.Rename(s.dir, trash); err != nil {
+		r.log.Error("remove shape files", "handle", s.handle, "error", err)
+		return
+	}
+	if err := os.RemoveAll(trash); err != nil {
+		r.log.Error("remove shape files", "handle", s.handle, "error", err)
+	}
+}
+
+// Close stops creations in progress and closes every log.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.byHandle {
+		s.log.Close()
+	}
+	return nil
+}

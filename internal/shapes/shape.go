@@ -1,0 +1,159 @@
+package shapes
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/galvani-sync/galvani/internal/catalog"
+	"github.com/galvani-sync/galvani/internal/pg"
+	"github.com/galvani-sync/galvani/internal/shapelog"
+	"github.com/galvani-sync/galvani/protocol"
+)
+
+// Shape is one live shape: its definition, its table as it was when the
+// shape was created, and its log.
+type Shape struct {
+	handle     string
+	def        Definition
+	key        string
+	rel        *pg.Relation
+	cols       []int  // selected columns, indexes into rel.Columns
+	isPK       []bool // per rel column
+	schemaJSON string
+	log        *shapelog.Log
+	dir        string
+	createdAt  time.Time
+	gone       atomic.Bool
+
+	// Consumer state, owned by the Collector's goroutine.
+	snap       pg.Snapshot
+	snapKnown  bool
+	filterDone bool
+	lastTx     int64 // commit LSN of the last transaction appended
+	regSeq     uint64
+	buffered   []bufferedTxn // transactions seen before the snapshot was known
+	repRel     *pg.Relation  // replication's relation the column map was built for
+	colMap     []int         // per rel column: index in repRel's rows
+	identity   bool          // colMap is the identity
+	tx         txState
+	scratch    [2]pg.Row // mapped old and new rows
+}
+
+// txState is a shape's view of the transaction being processed.
+type txState struct {
+	lsn        pg.LSN
+	decided    bool // skip was decided for lsn
+	skip       bool
+	xid        uint32
+	pending    []byte // body of the last entry, not yet closed
+	pendingOff protocol.Offset
+	hasPending bool
+	appended   bool // this transaction appended to the log
+	ck         shapelog.Checkpoint
+}
+
+// bufferedTxn is a transaction kept for a shape whose snapshot is not yet known.
+type bufferedTxn struct {
+	xid     uint32
+	lsn     pg.LSN
+	changes []pg.Change
+}
+
+func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log, dir string, created time.Time) (*Shape, error) {
+	cols, err := def.selectedColumns(rel)
+	if err != nil {
+		return nil, err
+	}
+	isPK := make([]bool, len(rel.Columns))
+	for _, i := range rel.PK {
+		isPK[i] = true
+	}
+	return &Shape{
+		handle:     handle,
+		def:        def,
+		key:        def.Key(),
+		rel:        rel,
+		cols:       cols,
+		isPK:       isPK,
+		schemaJSON: string(catalog.AppendSchemaJSON(nil, rel, cols)),
+		log:        log,
+		dir:        dir,
+		createdAt:  created,
+	}, nil
+}
+
+// Handle returns the shape's handle.
+func (s *Shape) Handle() string { return s.handle }
+
+// Definition returns the shape's definition.
+func (s *Shape) Definition() Definition { return s.def }
+
+// Relation returns the table as it was when the shape was created.
+func (s *Shape) Relation() *pg.Relation { return s.rel }
+
+// SchemaJSON returns the electric-schema header value.
+func (s *Shape) SchemaJSON() string { return s.schemaJSON }
+
+// Log returns the shape's log, for reading.
+func (s *Shape) Log() *shapelog.Log { return s.log }
+
+// Gone reports whether the shape was invalidated or deleted.
+func (s *Shape) Gone() bool { return s.gone.Load() }
+
+// mapRow returns row (laid out as repRel) laid out as the shape's relation.
+// ok is false when repRel lacks a column the shape needs: the table changed
+// under the shape.
+func (s *Shape) mapRow(repRel *pg.Relation, row pg.Row, slot int) (pg.Row, bool) {
+	if repRel != s.repRel {
+		s.buildColMap(repRel)
+	}
+	if s.colMap == nil {
+		return nil, false
+	}
+	if s.identity || row == nil {
+		return row, true
+	}
+	if s.scratch[slot] == nil {
+		s.scratch[slot] = make(pg.Row, len(s.rel.Columns))
+	}
+	out := s.scratch[slot]
+	for i, j := range s.colMap {
+		if j >= 0 {
+			out[i] = row[j]
+		} else {
+			out[i] = pg.Value{Null: true}
+		}
+	}
+	return out, true
+}
+
+// buildColMap maps the shape's columns to repRel's by name. A selected
+// column that is missing, or a different column set for a shape that
+// selects all columns, leaves colMap nil: the shape must be invalidated.
+func (s *Shape) buildColMap(repRel *pg.Relation) {
+	s.repRel, s.colMap, s.identity = repRel, nil, false
+	m := make([]int, len(s.rel.Columns))
+	identity := len(repRel.Columns) == len(s.rel.Columns)
+	for i, c := range s.rel.Columns {
+		m[i] = repRel.ColumnIndex(c.Name)
+		if m[i] != i {
+			identity = false
+		}
+		if m[i] < 0 && (s.isPK[i] || slices.Contains(s.cols, i)) {
+			return
+		}
+		if m[i] >= 0 && repRel.Columns[m[i]].TypeOID != c.TypeOID {
+			return
+		}
+	}
+	if s.def.Columns == nil && len(repRel.Columns) != len(s.rel.Columns) {
+		return
+	}
+	s.colMap, s.identity = m, identity
+}
+
+func (s *Shape) String() string {
+	return fmt.Sprintf("shape %s (%s.%s)", s.handle, s.def.Schema, s.def.Table)
+}
