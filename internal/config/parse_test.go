@@ -2,7 +2,9 @@ package config_test
 
 import (
 	"errors"
+	"io"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +156,21 @@ func FuzzParseSize(f *testing.F) {
 		bytes := strconv.FormatInt(n, 10)
 		if back, err := config.ParseSize(bytes); err != nil || back != n {
 			t.Fatalf("ParseSize(%q) = %d; ParseSize(%q) = %d, %v", s, n, bytes, back, err)
+		}
+	})
+}
+
+func FuzzDatabaseURL(f *testing.F) {
+	f.Add(testURL)
+	f.Add(testURL + "?sslmode=verify-full")
+	f.Add("host=h password='" + testPassword + "' sslmode=bad")
+	f.Add("postgresql://u:" + testPassword + "@h:0/db")
+	f.Add(`host=h password=a\`)
+	f.Fuzz(func(t *testing.T, s string) {
+		env := environ{"DATABASE_URL": s, "ELECTRIC_SECRET": testSecret}
+		_, err := config.Load(nil, env.get, io.Discard) // may reject any input; must never panic
+		if err != nil && strings.Contains(err.Error(), testSecret) {
+			t.Fatalf("Load with DATABASE_URL=%q: error %q shows the secret", s, err)
 		}
 	})
 }
