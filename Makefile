@@ -1,0 +1,44 @@
+# Galvani's build and test targets. `make test` is the full suite CI runs.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+FUZZTIME  ?= 30s
+PKGS      := ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help build dev fmt vet deps test-deps test-short test fuzz
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+build: ## Build ./galvani
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o galvani ./cmd/galvani
+
+dev: build ## Run galvani dev (private Postgres + demo data)
+	./galvani dev
+
+fmt: ## Fail if any Go file is not gofmt-formatted
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+deps: ## Fail if go.mod/go.sum are not tidy
+	$(GO) mod tidy -diff
+
+test-deps: ## Install what the tests need (Postgres, Node.js, the npm clients)
+	./scripts/install-test-deps.sh
+
+test-short: ## Unit tests only: no Postgres, no subprocesses
+	$(GO) test -short -count=1 $(PKGS)
+
+test: test-deps fmt vet ## Everything: race-enabled tests on real Postgres and the official npm client
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+fuzz: ## Run every fuzz target for FUZZTIME each
+	@for pkg in $$($(GO) list $(PKGS)); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
