@@ -96,6 +96,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		LongPollTimeout: cfg.LongPollTimeout,
 		CacheMaxAge:     cfg.CacheMaxAge,
 		CacheStaleAge:   cfg.CacheStaleAge,
+		AllowDelete:     cfg.EnableIntegrationTesting,
 		Version:         version,
 	}, log, catalog.NewInspector(pool), registry, collector.GlobalLSN, func() string { return stream.State().String() })
 

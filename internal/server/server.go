@@ -24,6 +24,7 @@ type Registry interface {
 	Lookup(key string) (*shapes.Shape, bool)
 	Get(handle string) (*shapes.Shape, bool)
 	Resolve(ctx context.Context, def shapes.Definition, rel *pg.Relation) (*shapes.Shape, error)
+	Delete(ctx context.Context, s *shapes.Shape) error
 }
 
 // Config configures a Server.
@@ -33,6 +34,9 @@ type Config struct {
 	LongPollTimeout time.Duration
 	CacheMaxAge     int // seconds
 	CacheStaleAge   int // seconds
+	// AllowDelete enables DELETE /v1/shape
+	// (ELECTRIC_ENABLE_INTEGRATION_TESTING).
+	AllowDelete bool
 	// Version appears in the electric-server header.
 	Version string
 }
@@ -120,8 +124,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.getHealth(w, r)
 	case rt == routeRoot && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		w.WriteHeader(http.StatusOK)
+	case rt == routeShape && r.Method == http.MethodDelete:
+		if err := s.deleteShape(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
 	case rt == routeShape:
-		h.Set("allow", "GET, HEAD, OPTIONS")
+		h.Set("allow", "GET, HEAD, DELETE, OPTIONS")
 		s.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, body: map[string]string{"message": r.Method + " not allowed"}})
 	default:
 		h.Set("content-type", "text/plain")
