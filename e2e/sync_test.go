@@ -19,11 +19,13 @@ import (
 type shapeSpec struct {
 	name, table string
 	pk          []string
+	sse         bool // live mode by server-sent events instead of long-poll
 }
 
 // TestOfficialClientFollowsRandomWorkload is the core promise: the official
 // @electric-sql/client syncs whole-table shapes — one seeded before the
-// server started, one on a table created afterwards — through random
+// server started (followed by long-poll and by SSE), one on a table created
+// afterwards — through random
 // multi-table transactions and a kill -9 of the server, and after every
 // up-to-date its rows equal a state Postgres actually had, ending equal to
 // SELECT after each transaction. No must-refetch happens: a restart keeps
@@ -54,10 +56,11 @@ func TestOfficialClientFollowsRandomWorkload(t *testing.T) {
 	shapes := []shapeSpec{
 		{name: "items", table: "items", pk: []string{"id"}},
 		{name: "late", table: "late", pk: []string{"a", "b"}},
+		{name: "items-sse", table: "items", pk: []string{"id"}, sse: true},
 	}
 	cfg := nodeclient.Config{URL: srv.url("/v1/shape")}
 	for _, s := range shapes {
-		cfg.Shapes = append(cfg.Shapes, nodeclient.ShapeConfig{Name: s.name, Params: map[string]string{"table": s.table}})
+		cfg.Shapes = append(cfg.Shapes, nodeclient.ShapeConfig{Name: s.name, Params: map[string]string{"table": s.table}, LiveSSE: s.sse})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

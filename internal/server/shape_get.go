@@ -23,14 +23,15 @@ func (s *Server) getShape(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if req.sse {
-		return invalidField(protocol.ParamLiveSSE, "server-sent events are not supported by this version of Galvani; use long-polling")
-	}
 	sh, err := s.resolve(r.Context(), req)
 	if err != nil {
 		return err
 	}
-	err = s.serveShape(w, r, req, sh)
+	if req.sse {
+		err = s.serveSSE(w, r, req, sh)
+	} else {
+		err = s.serveShape(w, r, req, sh)
+	}
 	if errors.Is(err, errClientGone) {
 		return nil
 	}
@@ -168,9 +169,6 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 		resp.lsn = pg.LSN(end.Tx)
 	} else {
 		resp.lsn = max(global, pg.LSN(end.Tx))
-	}
-	if resp.upToDate && resp.lsn < global && req.live {
-		resp.lsn = max(resp.lsn, pg.LSN(end.Tx))
 	}
 	return s.write(w, r, req, sh, resp)
 }

@@ -349,14 +349,29 @@ func (l *Log) AppendSnapshotChunk(dst []byte, i int) ([]byte, error) {
 // It returns the offset of the last record appended, or from when there is
 // none, and how many records it appended.
 func (l *Log) AppendChanges(dst []byte, from protocol.Offset) ([]byte, protocol.Offset, int, error) {
+	n := 0
+	last, err := l.EachChange(from, func(_ protocol.Offset, body []byte) {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, body...)
+		n++
+	})
+	return dst, last, n, err
+}
+
+// EachChange calls fn for each durable record after offset from, up to the
+// end of the chunk holding the first of them, and returns the offset of the
+// last one (from when there is none). body is only valid during the call.
+func (l *Log) EachChange(from protocol.Offset, fn func(off protocol.Offset, body []byte)) (protocol.Offset, error) {
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
-		return dst, from, 0, ErrClosed
+		return from, ErrClosed
 	}
 	if !l.hasRecords || !from.Less(l.durable) {
 		l.mu.RUnlock()
-		return dst, from, 0, nil
+		return from, nil
 	}
 	// Seek: the last index point at or before from.
 	i := sort.Search(len(l.index), func(i int) bool { return from.Less(l.index[i].off) })
@@ -375,26 +390,22 @@ func (l *Log) AppendChanges(dst []byte, from protocol.Offset) ([]byte, protocol.
 	}
 	data := make([]byte, endPos-startPos)
 	if _, err := l.f.ReadAt(data, startPos); err != nil {
-		return dst, from, 0, fmt.Errorf("read change log: %w", err)
+		return from, fmt.Errorf("read change log: %w", err)
 	}
-	last, n := from, 0
+	last := from
 	for p := 0; len(data)-p >= headerSize; {
 		h := decodeHeader(data[p:])
 		bodyEnd := p + headerSize + int(h.length)
 		if bodyEnd > len(data) {
-			return dst, from, 0, fmt.Errorf("read change log: record at %d overruns chunk", startPos+int64(p))
+			return from, fmt.Errorf("read change log: record at %d overruns chunk", startPos+int64(p))
 		}
 		if from.Less(h.off) {
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, data[p+headerSize:bodyEnd]...)
+			fn(h.off, data[p+headerSize:bodyEnd])
 			last = h.off
-			n++
 		}
 		p = bodyEnd
 	}
-	return dst, last, n, nil
+	return last, nil
 }
 
 // Close releases the log's file and wakes waiting readers. Readers that
