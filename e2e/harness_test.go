@@ -230,6 +230,8 @@ func connect(t testing.TB, url string) *pgx.Conn {
 	for k, v := range map[string]string{"bytea_output": "hex", "DateStyle": "ISO, DMY", "TimeZone": "UTC", "extra_float_digits": "1", "IntervalStyle": "iso_8601"} {
 		cfg.RuntimeParams[k] = v
 	}
+	// Tables change shape under the tests: no cached statement plans.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	conn, err := pgx.ConnectConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ func TestInvalidationMakesOfficialClientRefetch(t *testing.T) {
 	_, dbURL := pgtest.NewDatabase(t)
 	pgtest.Exec(t, dbURL, `CREATE TABLE inv (id int PRIMARY KEY, v text);
 		INSERT INTO inv SELECT i, 'v' || i FROM generate_series(1, 20) i;`)
-	srv := startServer(t, dbURL, "ELECTRIC_ENABLE_INTEGRATION_TESTING=true")
+	srv := startServer(t, dbURL, "ELECTRIC_ENABLE_INTEGRATION_TESTING=true", "GALVANI_SCHEMA_CHECK_INTERVAL=300ms")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	client, err := nodeclient.Start(ctx, nodeclient.Config{
@@ -33,7 +33,8 @@ func TestInvalidationMakesOfficialClientRefetch(t *testing.T) {
 	}
 	defer client.Stop()
 	conn := connect(t, dbURL)
-	want := func() map[string]Row { return tableRows(t, conn, "public", "inv", []string{"id"}) }
+	pk := []string{"id"}
+	want := func() map[string]Row { return tableRows(t, conn, "public", "inv", pk) }
 	first, err := client.WaitFor(ctx, func(ev nodeclient.Event) bool {
 		return ev.Event == nodeclient.EventUpToDate && rowsEqual(ev.Rows, want())
 	})
@@ -58,7 +59,23 @@ func TestInvalidationMakesOfficialClientRefetch(t *testing.T) {
 			pgtest.Exec(t, dbURL, `INSERT INTO inv VALUES (100, 'after delete')`)
 		}},
 		{"truncate", func() {
-			pgtest.Exec(t, dbURL, `TRUNCATE inv; INSERT INTO inv VALUES (7, 'after truncate')`)
+			pgtest.Exec(t, dbURL, `TRUNCATE inv; INSERT INTO inv VALUES (7, 'after truncate'), (8, 'x')`)
+		}},
+		{"add column", func() {
+			pgtest.Exec(t, dbURL, `ALTER TABLE inv ADD COLUMN extra int DEFAULT 5; INSERT INTO inv VALUES (9, 'y', 6)`)
+		}},
+		{"change column type", func() {
+			pgtest.Exec(t, dbURL, `ALTER TABLE inv ALTER COLUMN extra TYPE bigint; UPDATE inv SET extra = 7 WHERE id = 9`)
+		}},
+		{"drop column", func() {
+			pgtest.Exec(t, dbURL, `ALTER TABLE inv DROP COLUMN extra; UPDATE inv SET v = 'z' WHERE id = 9`)
+		}},
+		{"replica identity", func() {
+			pgtest.Exec(t, dbURL, `ALTER TABLE inv REPLICA IDENTITY DEFAULT; UPDATE inv SET v = 'w' WHERE id = 9`)
+		}},
+		{"primary key change without writes", func() {
+			pgtest.Exec(t, dbURL, `ALTER TABLE inv DROP CONSTRAINT inv_pkey, ADD PRIMARY KEY (id, v)`)
+			pk = []string{"id", "v"}
 		}},
 	}
 	handle := first.Handle
@@ -78,6 +95,52 @@ func TestInvalidationMakesOfficialClientRefetch(t *testing.T) {
 				t.Errorf("handle %s reused after %s", handle, step.name)
 			}
 			handle = ev.Handle
+		})
+	}
+}
+
+// TestDroppedOrRenamedTableInvalidatesShape: DROP TABLE and renames send
+// nothing on the replication stream; the schema check finds them, the old
+// handle is no longer served and a refetch reports the missing table.
+func TestDroppedOrRenamedTableInvalidatesShape(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Postgres and the galvani binary")
+	}
+	_, dbURL := pgtest.NewDatabase(t)
+	pgtest.Exec(t, dbURL, `CREATE TABLE gone1 (id int PRIMARY KEY); CREATE TABLE gone2 (id int PRIMARY KEY);`)
+	srv := startServer(t, dbURL, "GALVANI_SCHEMA_CHECK_INTERVAL=300ms")
+	for _, tt := range []struct{ table, ddl string }{
+		{"gone1", `DROP TABLE gone1`},
+		{"gone2", `ALTER TABLE gone2 RENAME TO renamed2`},
+	} {
+		t.Run(tt.ddl, func(t *testing.T) {
+			handle, offset := syncToEnd(t, srv, tt.table)
+			pgtest.Exec(t, dbURL, tt.ddl)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				resp, err := http.Get(srv.url("/v1/shape?table=" + tt.table + "&handle=" + handle + "&offset=" + offset))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				// A live request waiting at the time gets 409; later
+				// requests fail validation (400: the table does not exist).
+				if resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusBadRequest {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("old handle still served %d 10s after %s", resp.StatusCode, tt.ddl)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			resp, err := http.Get(srv.url("/v1/shape?table=" + tt.table + "&offset=-1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("refetch of %s after %s = %d, want 400 (table does not exist)", tt.table, tt.ddl, resp.StatusCode)
+			}
 		})
 	}
 }

@@ -45,6 +45,7 @@ const usage = `Galvani: real-time partial replication of Postgres over HTTP.
 Usage:
   galvani serve [flags]   run the server (configured by ELECTRIC_* env vars or flags)
   galvani dev [flags]     start a private Postgres with demo data and serve it
+  galvani shape <cmd>     get | follow | delete a shape as a client (print rows, stream changes)
   galvani version         print the version
 
 Run "galvani <command> -h" for a command's flags.
@@ -61,6 +62,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ServeCommand{main: m}).Run(ctx, args[1:])
 	case "dev":
 		return (&DevCommand{main: m}).Run(ctx, args[1:])
+	case "shape":
+		return (&ShapeCommand{main: m}).Run(ctx, args[1:])
 	case "version":
 		return (&VersionCommand{main: m}).Run(ctx, args[1:])
 	case "help", "-h", "--help":

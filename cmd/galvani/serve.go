@@ -88,6 +88,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	}
 	defer registry.Close()
 	collector := registry.Collector()
+	inspector := catalog.NewInspector(pool)
 	stream := replication.New(replication.Config{
 		URL: cfg.DatabaseURL, Slot: cfg.SlotName(), Publication: cfg.PublicationName(), Logger: log,
 	})
@@ -98,7 +99,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		CacheStaleAge:   cfg.CacheStaleAge,
 		AllowDelete:     cfg.EnableIntegrationTesting,
 		Version:         version,
-	}, log, catalog.NewInspector(pool), registry, collector.GlobalLSN, func() string { return stream.State().String() })
+	}, log, inspector, registry, collector.GlobalLSN, func() string { return stream.State().String() })
 
 	host := "0.0.0.0"
 	if cfg.ListenIPv6 {
@@ -117,6 +118,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return collector.Run(gctx) })
 	g.Go(func() error { return stream.Run(gctx, collector) })
+	g.Go(func() error {
+		return registry.Reconcile(gctx, inspector, cfg.SchemaCheckInterval, func(err error) bool {
+			return errors.Is(err, catalog.ErrTableNotFound)
+		})
+	})
 	g.Go(func() error {
 		if err := httpServer.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

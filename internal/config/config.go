@@ -17,6 +17,9 @@ const (
 	// DefaultLongPollTimeout is how long a live request waits for changes when
 	// ELECTRIC_LONG_POLL_TIMEOUT is unset.
 	DefaultLongPollTimeout = 20 * time.Second
+	// DefaultSchemaCheckInterval is how often shapes are checked against
+	// the catalog (GALVANI_SCHEMA_CHECK_INTERVAL).
+	DefaultSchemaCheckInterval = 10 * time.Second
 	// DefaultChunkThreshold is the response chunk size in bytes (10 MiB) when
 	// ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD is unset.
 	DefaultChunkThreshold = 10 << 20
@@ -102,6 +105,10 @@ type Config struct {
 	// ListenIPv6 makes the HTTP server listen on IPv6 (::) instead of IPv4
 	// only (ELECTRIC_LISTEN_ON_IPV6, --listen-on-ipv6; default false).
 	ListenIPv6 bool
+	// SchemaCheckInterval is how often shapes are checked against the
+	// catalog for DDL the replication stream does not announce
+	// (GALVANI_SCHEMA_CHECK_INTERVAL, --schema-check-interval; default 10s).
+	SchemaCheckInterval time.Duration
 }
 
 // Default returns a Config holding every default. It is not valid as it
@@ -112,6 +119,7 @@ func Default() Config {
 		StorageDir:          DefaultStorageDir,
 		ReplicationStreamID: DefaultReplicationStreamID,
 		LongPollTimeout:     DefaultLongPollTimeout,
+		SchemaCheckInterval: DefaultSchemaCheckInterval,
 		ChunkThreshold:      DefaultChunkThreshold,
 		CacheMaxAge:         DefaultCacheMaxAge,
 		CacheStaleAge:       DefaultCacheStaleAge,

@@ -86,6 +86,7 @@ func TestDefaults(t *testing.T) {
 		CacheStaleAge:       300,
 		DBPoolSize:          20,
 		LogLevel:            slog.LevelInfo,
+		SchemaCheckInterval: 10 * time.Second,
 	}
 	if c != want {
 		t.Errorf("Load(nil, minimal env) =\n%+v\nwant\n%+v", c, want)
@@ -506,7 +507,7 @@ func TestValidate(t *testing.T) {
 	err := config.Config{}.Validate()
 	want := []string{
 		"DATABASE_URL", "ELECTRIC_PORT", "ELECTRIC_SECRET", "ELECTRIC_STORAGE_DIR",
-		"ELECTRIC_REPLICATION_STREAM_ID", "ELECTRIC_LONG_POLL_TIMEOUT",
+		"ELECTRIC_REPLICATION_STREAM_ID", "GALVANI_SCHEMA_CHECK_INTERVAL", "ELECTRIC_LONG_POLL_TIMEOUT",
 		"ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", "ELECTRIC_DB_POOL_SIZE",
 	}
 	var got []string
@@ -617,7 +618,7 @@ func TestVars(t *testing.T) {
 		"ELECTRIC_INSECURE", "ELECTRIC_STORAGE_DIR", "ELECTRIC_REPLICATION_STREAM_ID",
 		"ELECTRIC_LONG_POLL_TIMEOUT", "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", "ELECTRIC_CACHE_MAX_AGE",
 		"ELECTRIC_CACHE_STALE_AGE", "ELECTRIC_DB_POOL_SIZE", "ELECTRIC_ENABLE_INTEGRATION_TESTING",
-		"ELECTRIC_LOG_LEVEL", "ELECTRIC_LISTEN_ON_IPV6",
+		"ELECTRIC_LOG_LEVEL", "ELECTRIC_LISTEN_ON_IPV6", "GALVANI_SCHEMA_CHECK_INTERVAL",
 	}
 	vars := config.Vars()
 	if len(vars) != len(wantEnv) {

@@ -51,6 +51,10 @@ func (c Config) check() []*FieldError {
 	if err := checkStreamID(c.ReplicationStreamID); err != nil {
 		add(envReplicationStreamID, c.ReplicationStreamID, err)
 	}
+	if c.SchemaCheckInterval <= 0 {
+		add(envSchemaCheckInterval, c.SchemaCheckInterval.String(), reason(ErrOutOfRange,
+			"%s is not a positive duration: use more than zero, such as 10s", c.SchemaCheckInterval))
+	}
 	if c.LongPollTimeout <= 0 {
 		add(envLongPollTimeout, c.LongPollTimeout.String(), reason(ErrOutOfRange,
 			"%s is not a positive duration: use more than zero, such as 20s", c.LongPollTimeout))

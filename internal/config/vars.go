@@ -22,6 +22,7 @@ const (
 	envEnableIntegrationTest = "ELECTRIC_ENABLE_INTEGRATION_TESTING"
 	envLogLevel              = "ELECTRIC_LOG_LEVEL"
 	envListenIPv6            = "ELECTRIC_LISTEN_ON_IPV6"
+	envSchemaCheckInterval   = "GALVANI_SCHEMA_CHECK_INTERVAL"
 )
 
 // Var describes one supported setting, for the README table and --help.
@@ -196,6 +197,14 @@ func settings() []setting {
 			help: "Listen on IPv6 (::) instead of IPv4 only",
 			apply: func(c *Config, v string) (err error) {
 				c.ListenIPv6, err = parseBool(v)
+				return err
+			},
+		},
+		{
+			env: envSchemaCheckInterval, flag: "schema-check-interval", def: "10s",
+			help: "How often shapes are checked against the catalog for dropped, renamed or altered tables (Galvani only)",
+			apply: func(c *Config, v string) (err error) {
+				c.SchemaCheckInterval, err = parseDuration(v)
 				return err
 			},
 		},

@@ -23,8 +23,13 @@ const (
 	// discarded.
 	EventReset
 	// EventStart is emitted once the stream is established, with StartLSN
-	// set to the position Postgres resumes from.
+	// set to the position Postgres resumes from and SystemID/Timeline
+	// identifying the database cluster's history.
 	EventStart
+	// EventInvalidateAll says the stream cannot vouch for anything sent
+	// before (the slot or publication was recreated, the slot was lost):
+	// every shape must be invalidated. Reason says why.
+	EventInvalidateAll
 )
 
 // String names the kind.
@@ -40,6 +45,8 @@ func (k EventKind) String() string {
 		return "reset"
 	case EventStart:
 		return "start"
+	case EventInvalidateAll:
+		return "invalidate-all"
 	}
 	return "unknown"
 }
@@ -52,6 +59,9 @@ type Event struct {
 	EndLSN     pg.LSN    // Commit: the LSN just past the transaction; what gets acknowledged
 	CommitTime time.Time // Begin, Commit
 	StartLSN   pg.LSN    // Start
+	SystemID   string    // Start: IDENTIFY_SYSTEM's systemid
+	Timeline   int32     // Start: IDENTIFY_SYSTEM's timeline
+	Reason     string    // InvalidateAll
 	Change     pg.Change // Change
 }
 

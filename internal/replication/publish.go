@@ -18,25 +18,23 @@ type Publisher struct {
 	pool        *pgxpool.Pool
 	publication string
 
-	mu        sync.Mutex // serialises ALTERs: one table at a time
-	published map[pg.OID]bool
+	mu sync.Mutex // serialises ALTERs: one table at a time
 }
 
 // NewPublisher returns a Publisher for the named publication.
 func NewPublisher(pool *pgxpool.Pool, publication string) *Publisher {
-	return &Publisher{pool: pool, publication: publication, published: make(map[pg.OID]bool)}
+	return &Publisher{pool: pool, publication: publication}
 }
 
 // Ensure makes sure rel is in the publication and has REPLICA IDENTITY
 // FULL, so updates and deletes carry whole old rows. When it returns nil,
 // every transaction that commits afterwards is decoded with rel's changes;
-// the snapshot must start only after that (architecture invariant 5).
+// the snapshot must start only after that (architecture invariant 5). It
+// reads the catalog each time rather than caching: the publication may have
+// been recreated since.
 func (p *Publisher) Ensure(ctx context.Context, rel *pg.Relation) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.published[rel.ID] && rel.ReplicaIdentity == 'f' {
-		return nil
-	}
 	var inPub bool
 	err := p.pool.QueryRow(ctx,
 		`SELECT EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
@@ -65,6 +63,5 @@ func (p *Publisher) Ensure(ctx context.Context, rel *pg.Relation) error {
 			return fmt.Errorf("set REPLICA IDENTITY FULL on %s: %w", rel.QualifiedName(), err)
 		}
 	}
-	p.published[rel.ID] = true
 	return nil
 }

@@ -184,7 +184,8 @@ func (s *Stream) runOnce(ctx context.Context, sink Sink) (connected bool, err er
 		conn.Close(closeCtx)
 	}()
 
-	if _, err := pglogrepl.IdentifySystem(ctx, conn); err != nil {
+	ident, err := pglogrepl.IdentifySystem(ctx, conn)
+	if err != nil {
 		return false, fmt.Errorf("identify system: %w", err)
 	}
 	// One instance streams from a slot at a time; another waits here.
@@ -193,11 +194,24 @@ func (s *Stream) runOnce(ctx context.Context, sink Sink) (connected bool, err er
 		return false, fmt.Errorf("take replication lock: %w", err)
 	}
 	s.state.Store(int32(StateStarting))
-	if err := s.ensurePublication(ctx, conn); err != nil {
+	pubCreated, err := s.ensurePublication(ctx, conn)
+	if err != nil {
 		return false, err
 	}
-	if err := s.ensureSlot(ctx, conn); err != nil {
+	slotCreated, err := s.ensureSlot(ctx, conn)
+	if err != nil {
 		return false, err
+	}
+	// A new slot starts at the current WAL position and a new publication
+	// holds no table: whatever happened before is lost to every shape.
+	if pubCreated || slotCreated {
+		reason := "replication slot created"
+		if pubCreated {
+			reason = "publication created"
+		}
+		if err := sink.Handle(ctx, Event{Kind: EventInvalidateAll, Reason: reason}); err != nil {
+			return false, &sinkError{err}
+		}
 	}
 	for name, value := range DisplaySettings() {
 		if err := exec(ctx, conn, "SET "+name+" = "+quoteLiteral(value)); err != nil {
@@ -216,50 +230,62 @@ func (s *Stream) runOnce(ctx context.Context, sink Sink) (connected bool, err er
 	}
 	s.state.Store(int32(StateStreaming))
 	s.log.Info("replication started", "slot", s.cfg.Slot, "publication", s.cfg.Publication, "from", startLSN)
-	if err := sink.Handle(ctx, Event{Kind: EventStart, StartLSN: startLSN}); err != nil {
+	if err := sink.Handle(ctx, Event{Kind: EventStart, StartLSN: startLSN, SystemID: ident.SystemID, Timeline: ident.Timeline}); err != nil {
 		return true, &sinkError{err}
 	}
 	return true, s.stream(ctx, conn, sink, startLSN)
 }
 
-func (s *Stream) ensurePublication(ctx context.Context, conn *pgconn.PgConn) error {
+func (s *Stream) ensurePublication(ctx context.Context, conn *pgconn.PgConn) (created bool, err error) {
 	res, err := conn.Exec(ctx, "SELECT 1 FROM pg_publication WHERE pubname = "+quoteLiteral(s.cfg.Publication)).ReadAll()
 	if err != nil {
-		return fmt.Errorf("look up publication: %w", err)
+		return false, fmt.Errorf("look up publication: %w", err)
 	}
 	if len(res) > 0 && len(res[0].Rows) > 0 {
-		return nil
+		return false, nil
 	}
 	err = exec(ctx, conn, "CREATE PUBLICATION "+pg.QuoteIdent(s.cfg.Publication)+" WITH (publish_via_partition_root = true)")
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42710" { // created concurrently
-		return nil
+		return false, nil
 	}
 	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-		return &PermanentError{fmt.Errorf("create publication %s: the role lacks CREATE on the database (GRANT CREATE ON DATABASE … TO the role): %w", s.cfg.Publication, err)}
+		return false, &PermanentError{fmt.Errorf("create publication %s: the role lacks CREATE on the database (GRANT CREATE ON DATABASE … TO the role): %w", s.cfg.Publication, err)}
 	}
 	if err != nil {
-		return fmt.Errorf("create publication: %w", err)
+		return false, fmt.Errorf("create publication: %w", err)
 	}
 	s.log.Info("created publication", "publication", s.cfg.Publication)
-	return nil
+	return true, nil
 }
 
-func (s *Stream) ensureSlot(ctx context.Context, conn *pgconn.PgConn) error {
-	_, err := pglogrepl.CreateReplicationSlot(ctx, conn, s.cfg.Slot, "pgoutput",
+func (s *Stream) ensureSlot(ctx context.Context, conn *pgconn.PgConn) (created bool, err error) {
+	// A slot invalidated for retaining too much WAL (max_slot_wal_keep_size)
+	// can no longer stream: drop it and start over.
+	res, err := conn.Exec(ctx, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = "+quoteLiteral(s.cfg.Slot)).ReadAll()
+	if err != nil {
+		return false, fmt.Errorf("look up replication slot: %w", err)
+	}
+	if len(res) > 0 && len(res[0].Rows) > 0 && string(res[0].Rows[0][0]) == "lost" {
+		s.log.Warn("replication slot was invalidated by Postgres; recreating it", "slot", s.cfg.Slot)
+		if err := exec(ctx, conn, "DROP_REPLICATION_SLOT "+s.cfg.Slot+" WAIT"); err != nil {
+			return false, fmt.Errorf("drop invalidated replication slot: %w", err)
+		}
+	}
+	_, err = pglogrepl.CreateReplicationSlot(ctx, conn, s.cfg.Slot, "pgoutput",
 		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "NOEXPORT_SNAPSHOT"})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42710" {
-		return nil // exists: reuse it
+		return false, nil // exists: reuse it
 	}
 	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-		return &PermanentError{fmt.Errorf("create replication slot: the role lacks the REPLICATION attribute (ALTER ROLE … WITH REPLICATION): %w", err)}
+		return false, &PermanentError{fmt.Errorf("create replication slot: the role lacks the REPLICATION attribute (ALTER ROLE … WITH REPLICATION): %w", err)}
 	}
 	if err != nil {
-		return fmt.Errorf("create replication slot: %w", err)
+		return false, fmt.Errorf("create replication slot: %w", err)
 	}
 	s.log.Info("created replication slot", "slot", s.cfg.Slot)
-	return nil
+	return true, nil
 }
 
 func (s *Stream) confirmedFlush(ctx context.Context, conn *pgconn.PgConn) (pg.LSN, error) {
@@ -317,6 +343,9 @@ func (s *Stream) stream(ctx context.Context, conn *pgconn.PgConn, sink Sink, sta
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
+				// Shutting down: tell Postgres how far everything is
+				// durable before the connection closes.
+				sendStatus()
 				return ctx.Err()
 			}
 			if pgconn.Timeout(err) {

@@ -21,7 +21,7 @@ func (h *harness) txn(t *testing.T, stmts ...string) (xid uint32, before, after 
 	if err != nil {
 		t.Fatalf("begin: %v", err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }() // no-op after Commit
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			t.Fatalf("exec %s: %v", s, err)
@@ -100,12 +100,12 @@ func TestChangeMessages(t *testing.T) {
 	// Transaction 1: changes to items interleaved with changes to other.
 	n0, n1, n2 := len(def.log), len(full.log), len(sub.log)
 	xid, before, after := h.txn(t,
-		"INSERT INTO other VALUES (1, 'x')",         // change 0
-		"UPDATE items SET a = 'a1x' WHERE id = 1",   // change 1 → op 2
-		"UPDATE other SET v = 'y' WHERE id = 1",     // change 2
-		"UPDATE items SET b = 'b2x' WHERE id = 2",   // change 3 → op 6
-		"DELETE FROM items WHERE id = 3",            // change 4 → op 8
-		"INSERT INTO other VALUES (2, 'z')",         // change 5
+		"INSERT INTO other VALUES (1, 'x')",       // change 0
+		"UPDATE items SET a = 'a1x' WHERE id = 1", // change 1 → op 2
+		"UPDATE other SET v = 'y' WHERE id = 1",   // change 2
+		"UPDATE items SET b = 'b2x' WHERE id = 2", // change 3 → op 6
+		"DELETE FROM items WHERE id = 3",          // change 4 → op 8
+		"INSERT INTO other VALUES (2, 'z')",       // change 5
 	)
 	def.waitMessages(t, n0+3)
 	full.waitMessages(t, n1+3)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -33,6 +34,9 @@ import (
 const (
 	defaultLongPoll       = 2 * time.Second
 	defaultChunkThreshold = config.DefaultChunkThreshold
+	// defaultSchemaCheck is much shorter than serve's default, so DDL the
+	// stream does not announce is noticed within a test's patience.
+	defaultSchemaCheck = 250 * time.Millisecond
 	// activeTimeout bounds the wait for /v1/health to report active.
 	activeTimeout = 30 * time.Second
 	// stopTimeout bounds the wait for the components to stop.
@@ -41,9 +45,10 @@ const (
 
 // harnessOptions configure a harness; zero values take the defaults above.
 type harnessOptions struct {
-	secret          string
-	chunkThreshold  int64
-	longPollTimeout time.Duration
+	secret              string
+	chunkThreshold      int64
+	longPollTimeout     time.Duration
+	schemaCheckInterval time.Duration
 }
 
 // harness runs Galvani's real components against a private database, wired
@@ -52,10 +57,10 @@ type harnessOptions struct {
 // replication slot and publication. stop and start may be called again to
 // restart Galvani on the same database and storage.
 type harness struct {
-	dbName, dbURL string
-	storage       string
-	slot, pub     string
-	opts          harnessOptions
+	dbURL     string
+	storage   string
+	slot, pub string
+	opts      harnessOptions
 	// db is the test's own connection pool, with Galvani's display settings
 	// (protocol §5.5), for setup, writes and expected values.
 	db *pgxpool.Pool
@@ -79,13 +84,16 @@ func newHarness(t *testing.T, opts harnessOptions, setup string) *harness {
 	if opts.longPollTimeout == 0 {
 		opts.longPollTimeout = defaultLongPoll
 	}
+	if opts.schemaCheckInterval == 0 {
+		opts.schemaCheckInterval = defaultSchemaCheck
+	}
 	name, dbURL := pgtest.NewDatabase(t)
 	// The database name ends in 12 random hex digits; they make slot and
 	// publication names unique and short enough (63 bytes at most).
 	id := "t" + name[len(name)-12:]
 	cfg := config.Config{ReplicationStreamID: id}
 	h := &harness{
-		dbName: name, dbURL: dbURL, storage: t.TempDir(),
+		dbURL: dbURL, storage: t.TempDir(),
 		slot: cfg.SlotName(), pub: cfg.PublicationName(), opts: opts,
 	}
 	h.db = openPool(t, dbURL, 4)
@@ -144,6 +152,7 @@ func (h *harness) start(t *testing.T) {
 		t.Fatalf("open registry: %v", err)
 	}
 	collector := registry.Collector()
+	inspector := catalog.NewInspector(pool)
 	stream := replication.New(replication.Config{URL: h.dbURL, Slot: h.slot, Publication: h.pub, Logger: log})
 	srv := server.New(server.Config{
 		Secret:          h.opts.secret,
@@ -151,7 +160,7 @@ func (h *harness) start(t *testing.T) {
 		CacheMaxAge:     config.DefaultCacheMaxAge,
 		CacheStaleAge:   config.DefaultCacheStaleAge,
 		Version:         "test",
-	}, log, catalog.NewInspector(pool), registry, collector.GlobalLSN, func() string { return stream.State().String() })
+	}, log, inspector, registry, collector.GlobalLSN, func() string { return stream.State().String() })
 
 	h.srv = httptest.NewServer(srv)
 	h.registry, h.pool, h.cancel = registry, pool, cancel
@@ -159,6 +168,11 @@ func (h *harness) start(t *testing.T) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return collector.Run(gctx) })
 	g.Go(func() error { return stream.Run(gctx, collector) })
+	g.Go(func() error {
+		return registry.Reconcile(gctx, inspector, h.opts.schemaCheckInterval, func(err error) bool {
+			return errors.Is(err, catalog.ErrTableNotFound)
+		})
+	})
 	go func() {
 		h.runErr = g.Wait()
 		close(h.done)
@@ -223,35 +237,6 @@ func (h *harness) exec(t testing.TB, sql string) {
 	}
 }
 
-// queryText runs sql and returns its rows in text result format: each
-// value exactly as the type's output function prints it under the display
-// settings; nil for SQL NULL.
-func (h *harness) queryText(t testing.TB, sql string) [][]*string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := h.db.Acquire(ctx)
-	if err != nil {
-		t.Fatalf("acquire: %v", err)
-	}
-	defer conn.Release()
-	res := conn.Conn().PgConn().ExecParams(ctx, sql, nil, nil, nil, nil).Read()
-	if res.Err != nil {
-		t.Fatalf("query: %v\n%s", res.Err, sql)
-	}
-	out := make([][]*string, len(res.Rows))
-	for i, r := range res.Rows {
-		out[i] = make([]*string, len(r))
-		for j, v := range r {
-			if v != nil {
-				s := string(v)
-				out[i][j] = &s
-			}
-		}
-	}
-	return out
-}
-
 // queryRows returns the result of sql as a map from the first column's
 // text to a row object (column name → text, or nil for NULL), the form a
 // shape's materialised rows take.
@@ -308,9 +293,18 @@ func (h *harness) request(t testing.TB, method, target string, header http.Heade
 // do is request with a context, returning the whole response.
 func (h *harness) do(t testing.TB, ctx context.Context, method, target string, header http.Header) (*http.Response, []byte) {
 	t.Helper()
+	resp, body, err := h.send(ctx, method, target, header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// send is do for goroutines other than the test's: it returns errors.
+func (h *harness) send(ctx context.Context, method, target string, header http.Header) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, h.srv.URL, nil)
 	if err != nil {
-		t.Fatalf("new request: %v", err)
+		return nil, nil, fmt.Errorf("new request: %w", err)
 	}
 	// An opaque path goes on the wire unchanged (no cleaning, no
 	// re-escaping), so /v1//shape and /v1/%73hape reach the server as is.
@@ -321,14 +315,14 @@ func (h *harness) do(t testing.TB, ctx context.Context, method, target string, h
 	}
 	resp, err := h.srv.Client().Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, target, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, target, err)
+		return nil, nil, fmt.Errorf("%s %s: read body: %w", method, target, err)
 	}
-	return resp, body
+	return resp, body, nil
 }
 
 // shapeTarget returns the request-URI of a shape request with query, with

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -112,10 +113,8 @@ func TestKeys(t *testing.T) {
 		if diff := cmp.Diff(want, s.rows); diff != "" {
 			t.Errorf("snapshot rows (-want +got):\n%s", diff)
 		}
-		var schema map[string]any
-		json.Unmarshal([]byte(s.schema), &schema)
 		wantSchema := mustJSON(t, `{"a":{"type":"text","pk_index":1,"not_null":true},"b":{"type":"int4","pk_index":0,"not_null":true},"v":{"type":"text"}}`)
-		if diff := cmp.Diff(wantSchema, any(schema)); diff != "" {
+		if diff := cmp.Diff(wantSchema, mustJSON(t, s.schema)); diff != "" {
 			t.Errorf("electric-schema (-want +got):\n%s", diff)
 		}
 		n := len(s.log)
@@ -140,9 +139,7 @@ func TestKeys(t *testing.T) {
 		if diff := cmp.Diff(want, s.rows); diff != "" {
 			t.Errorf("snapshot rows (-want +got):\n%s", diff)
 		}
-		var schema map[string]any
-		json.Unmarshal([]byte(s.schema), &schema)
-		if diff := cmp.Diff(mustJSON(t, `{"a":{"type":"int4"},"b":{"type":"text"}}`), any(schema)); diff != "" {
+		if diff := cmp.Diff(mustJSON(t, `{"a":{"type":"int4"},"b":{"type":"text"}}`), mustJSON(t, s.schema)); diff != "" {
 			t.Errorf("electric-schema: a table without a primary key has no pk_index (-want +got):\n%s", diff)
 		}
 		n := len(s.log)
@@ -197,6 +194,46 @@ func TestKeys(t *testing.T) {
 			t.Errorf("replicated key %v, want %s", k, strconv.Quote(`"public"."Q"T"/"2"`))
 		}
 	})
+}
+
+// TestQuotedColumns checks the columns parameter with quoted names (protocol
+// §2.1: quoted identifiers keep case and may hold commas and quotes) and the
+// electric-schema header staying ASCII for non-ASCII names.
+func TestQuotedColumns(t *testing.T) {
+	if testing.Short() {
+		return
+	}
+	t.Parallel()
+	h := newHarness(t, harnessOptions{}, `
+		CREATE TABLE cols (id int PRIMARY KEY, "Ünï ""q""" text, "a,b" text, other text);
+		INSERT INTO cols VALUES (1, 'u', 'ab', 'o');
+	`)
+	s := h.follow(t, url.Values{"table": {"cols"}, "columns": {`"id","Ünï ""q""","a,b"`}})
+	want := map[string]map[string]any{`"public"."cols"/"1"`: {"id": "1", `Ünï "q"`: "u", "a,b": "ab"}}
+	if diff := cmp.Diff(want, s.rows); diff != "" {
+		t.Errorf("snapshot rows (-want +got):\n%s", diff)
+	}
+	for _, c := range s.schema {
+		if c > 0x7e {
+			t.Errorf("electric-schema %q is not ASCII", s.schema)
+			break
+		}
+	}
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(s.schema), &schema); err != nil {
+		t.Fatalf("electric-schema %q: %v", s.schema, err)
+	}
+	wantSchema := mustJSON(t, `{"id":{"type":"int4","pk_index":0,"not_null":true},"Ünï \"q\"":{"type":"text"},"a,b":{"type":"text"}}`)
+	if diff := cmp.Diff(wantSchema, any(schema)); diff != "" {
+		t.Errorf("electric-schema (-want +got):\n%s", diff)
+	}
+	n := len(s.log)
+	h.exec(t, `UPDATE cols SET other = 'not selected' WHERE id = 1`)
+	h.exec(t, `UPDATE cols SET "a,b" = 'AB' WHERE id = 1`)
+	s.waitMessages(t, n+1)
+	expectTxn(t, "update of a quoted column", s.log[n:], []changeJSON{
+		{key: `"public"."cols"/"1"`, op: "update", value: `{"id":"1","a,b":"AB"}`, relation: `["public","cols"]`, last: true},
+	}, 0)
 }
 
 func keys(m map[string]map[string]any) []string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/galvani-sync/galvani/internal/catalog"
@@ -232,7 +233,8 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, req *shapeRequest
 	if !resp.hasData {
 		etag += ":" + strconv.FormatInt(s.now().UnixNano(), 10)
 	}
-	h.Set("etag", etag+`"`)
+	etag += `"`
+	h.Set("etag", etag)
 	switch {
 	case req.offset == protocol.BeforeAll && !req.now:
 		h.Set("cache-control", "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746")
@@ -240,6 +242,11 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, req *shapeRequest
 		h.Set("cache-control", "public, max-age=5, stale-while-revalidate=5")
 	default:
 		h.Set("cache-control", "public, max-age="+strconv.Itoa(s.cfg.CacheMaxAge)+", stale-while-revalidate="+strconv.Itoa(s.cfg.CacheStaleAge))
+	}
+	if notModified(r, etag) {
+		h.Del(protocol.HeaderSchema)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
 	}
 	body := make([]byte, 0, len(resp.msgs)+96)
 	body = append(body, '[')
@@ -259,4 +266,18 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, req *shapeRequest
 		w.Write(body)
 	}
 	return nil
+}
+
+// notModified reports whether the request's If-None-Match names etag
+// (§8.2: values split on commas, spaces and quotes trimmed, no weak forms).
+func notModified(r *http.Request, etag string) bool {
+	want := strings.Trim(etag, `"`)
+	for _, line := range r.Header.Values("if-none-match") {
+		for _, tag := range strings.Split(line, ",") {
+			if strings.Trim(strings.TrimSpace(tag), `"`) == want {
+				return true
+			}
+		}
+	}
+	return false
 }

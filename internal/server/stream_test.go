@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,6 +176,8 @@ func (s *shapeStream) step(t *testing.T) exchange {
 		}
 	}
 
+	s.checkHeaders(t, q, header, live, hasData)
+
 	upToDate := false
 	for i, m := range ex.msgs {
 		hdrs, ok := m["headers"].(map[string]any)
@@ -189,6 +193,11 @@ func (s *shapeStream) step(t *testing.T) exchange {
 				lsn, _ := hdrs["global_last_seen_lsn"].(string)
 				if !decimal.MatchString(lsn) {
 					t.Errorf("GET %s: global_last_seen_lsn %v is not a decimal string", q, hdrs["global_last_seen_lsn"])
+				}
+				if prev, _ := strconv.ParseUint(s.lastGlobal, 10, 64); s.lastGlobal != "" && decimal.MatchString(lsn) {
+					if cur, _ := strconv.ParseUint(lsn, 10, 64); cur < prev {
+						t.Errorf("GET %s: global_last_seen_lsn %s went back from %s", q, lsn, s.lastGlobal)
+					}
 				}
 				upToDate, s.lastGlobal = true, lsn
 			case protocol.ControlSnapshotEnd:
@@ -266,4 +275,40 @@ func (s *shapeStream) rowsByColumn(t *testing.T, col string) map[string]map[stri
 		out[v] = row
 	}
 	return out
+}
+
+// checkHeaders checks a 200's content type, cache-control (protocol §8.1)
+// and etag (§8.2) against the request that produced it.
+func (s *shapeStream) checkHeaders(t *testing.T, q string, header http.Header, live, hasData bool) {
+	t.Helper()
+	if got := header.Get("content-type"); got != "application/json; charset=utf-8" {
+		t.Errorf("GET %s: content-type %q", q, got)
+	}
+	var wantCC string
+	switch {
+	case s.offset == "-1":
+		wantCC = "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746"
+	case live:
+		wantCC = "public, max-age=5, stale-while-revalidate=5"
+	default:
+		wantCC = "public, max-age=60, stale-while-revalidate=300"
+	}
+	if got := header.Get("cache-control"); got != wantCC {
+		t.Errorf("GET %s: cache-control %q, want %q", q, got, wantCC)
+	}
+	etag := header.Get("etag")
+	want := `"` + header.Get("electric-handle") + ":" + s.offset + ":" + header.Get("electric-offset")
+	// Only a live request that timed out has no data (§6.4); every other
+	// 200 of a stream has data, even if its body is only up-to-date.
+	timeout := live && !hasData
+	if got := header.Get("electric-has-data"); got != strconv.FormatBool(!timeout) {
+		t.Errorf("GET %s: electric-has-data %q, want %v", q, got, !timeout)
+	}
+	if !timeout {
+		if want += `"`; etag != want {
+			t.Errorf("GET %s: etag %s, want %s", q, etag, want)
+		}
+	} else if !strings.HasPrefix(etag, want+":") || !strings.HasSuffix(etag, `"`) {
+		t.Errorf("GET %s: etag %s of a live timeout, want %s:<unique>\"", q, etag, want)
+	}
 }

@@ -148,6 +148,48 @@ func checkLog(tb testing.TB, l *shapelog.Log, threshold int64) {
 	if diff := cmp.Diff(walkEnds(durable, threshold), ends); diff != "" {
 		tb.Errorf("reading the log from -1 gives other chunk ends than the threshold rule (-rule +read):\n%s", diff)
 	}
+	recs, err := eachAll(l, protocol.BeforeAll)
+	if err != nil {
+		tb.Errorf("EachChange from -1: %v", err)
+		return
+	}
+	if diff := cmp.Diff(recOffsets(durable), recOffsets(recs)); diff != "" {
+		tb.Errorf("EachChange from -1 gives other offsets than changes.log up to Head() = %v (-file +read):\n%s", head, diff)
+	}
+}
+
+// eachAll reads the log from offset from to its durable end with
+// EachChange, one chunk per call, keeping each record's offset and body.
+func eachAll(l *shapelog.Log, from protocol.Offset) ([]rec, error) {
+	var recs []rec
+	for {
+		n := 0
+		end, err := l.EachChange(from, func(o protocol.Offset, body []byte) {
+			recs = append(recs, rec{Off: o, Body: string(body)})
+			n++
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			if end != from {
+				return nil, fmt.Errorf("EachChange(%v) calls fn for no record and returns %v, want %v", from, end, from)
+			}
+			return recs, nil
+		}
+		if last := recs[len(recs)-1].Off; end != last {
+			return nil, fmt.Errorf("EachChange(%v) returns %v, but its last record is at %v", from, end, last)
+		}
+		from = end
+	}
+}
+
+func recOffsets(recs []rec) []protocol.Offset {
+	var offs []protocol.Offset
+	for _, r := range recs {
+		offs = append(offs, r.Off)
+	}
+	return offs
 }
 
 // decodeFile decodes the change records of path following the format in

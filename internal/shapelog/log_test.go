@@ -116,8 +116,15 @@ func TestChunkBoundariesFollowRecords(t *testing.T) {
 			}
 			// From every record's offset, a read returns the rest of its
 			// chunk: up to the first chunk end after it.
+			// (With one big chunk every read goes to the end of the log, so
+			// only some offsets are tried.)
 			chunkEnd := walkEnds(all, threshold)
-			for i, r := range all[:len(all)-1] {
+			stride := 1
+			if len(chunkEnd) == 1 {
+				stride = 23
+			}
+			for i := 0; i < len(all)-1; i += stride {
+				r := all[i]
 				j := 0
 				for !r.Off.Less(chunkEnd[j]) {
 					j++
@@ -128,6 +135,15 @@ func TestChunkBoundariesFollowRecords(t *testing.T) {
 				}
 				if end != chunkEnd[j] || len(got) == 0 || got[0] != all[i+1].Body {
 					t.Fatalf("AppendChanges(nil, %v) ends at %v with %d records; want %v, first %s", r.Off, end, len(got), chunkEnd[j], all[i+1].Body)
+				}
+				// An offset between two records (ops are even) reads the same.
+				between := off(r.Off.Tx, r.Off.Op+1)
+				got2, end2, err := read(l, between)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if end2 != end || !cmp.Equal(got2, got) {
+					t.Fatalf("AppendChanges(nil, %v) ends at %v with %d records; want %v, %d records as from %v", between, end2, len(got2), end, len(got), r.Off)
 				}
 			}
 		})
@@ -307,5 +323,60 @@ func TestAppendOutOfOrderAfterOpen(t *testing.T) {
 		if err := l.Append(o, shapelog.FlagLast, []byte(`{}`)); !errors.Is(err, shapelog.ErrOutOfOrder) {
 			t.Errorf("Append(%v) after reopening a log ending at %v = %v, want %v", o, t1[2].Off, err, shapelog.ErrOutOfOrder)
 		}
+	}
+}
+
+// TestEachChange checks that EachChange hands over each record with its
+// own offset, in order, over the same range AppendChanges reads.
+func TestEachChange(t *testing.T) {
+	const threshold = 60
+	recs := txns(
+		[]rec{
+			{Off: off(100, 0), Body: fixed22(100, 0, 2)},
+			{Off: off(100, 2), Body: fixed22(100, 1, 2), Flags: shapelog.FlagLast},
+		},
+		[]rec{
+			{Off: off(200, 0), Body: fixed22(200, 0, 2)}, // chunk end
+			{Off: off(200, 1), Body: fixed22(200, 1, 2), Flags: shapelog.FlagLast},
+		},
+	)
+	l, _ := newLog(t, threshold)
+	commit(t, l, recs[:2])
+	commit(t, l, recs[2:])
+	tests := []struct {
+		from protocol.Offset
+		want []rec
+	}{
+		{from: protocol.BeforeAll, want: recs[:3]},
+		{from: off(100, 1), want: recs[1:3]},
+		{from: recs[2].Off, want: recs[3:]},
+		{from: recs[3].Off, want: nil},
+	}
+	for _, tt := range tests {
+		var got []rec
+		end, err := l.EachChange(tt.from, func(o protocol.Offset, body []byte) {
+			got = append(got, rec{Off: o, Body: string(body)})
+		})
+		wantEnd := tt.from
+		if len(tt.want) > 0 {
+			wantEnd = tt.want[len(tt.want)-1].Off
+		}
+		if err != nil || end != wantEnd {
+			t.Errorf("EachChange(%v, fn) = %v, %v; want %v, nil", tt.from, end, err, wantEnd)
+		}
+		// Flags are not handed over.
+		var want []rec
+		for _, r := range tt.want {
+			want = append(want, rec{Off: r.Off, Body: r.Body})
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("EachChange(%v, fn) calls fn with (-want +got):\n%s", tt.from, diff)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.EachChange(protocol.BeforeAll, func(protocol.Offset, []byte) {}); !errors.Is(err, shapelog.ErrClosed) {
+		t.Errorf("EachChange after Close: %v, want %v", err, shapelog.ErrClosed)
 	}
 }

@@ -55,6 +55,10 @@ type Collector struct {
 	seq        uint64 // committed transactions processed
 	recent     [recentXids]uint32
 	onGone     func(*Shape, string)
+	// onStart, when set, is told the database's identity at each stream
+	// start and reports whether it differs from the one the shapes were
+	// built from (a restored or different cluster).
+	onStart func(systemID string) (changed bool)
 }
 
 type command struct {
@@ -216,6 +220,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Shutting down: make what is complete durable, so the final
+			// acknowledgement covers it and a restart replays less.
+			if !c.inTxn && c.unflushed > 0 {
+				c.flush(ctx)
+			}
 			return ctx.Err()
 		case ev := <-c.events:
 			if err := c.event(ctx, ev); err != nil {
@@ -250,7 +259,12 @@ func (c *Collector) runCommand(ctx context.Context, cmd command) {
 
 func (c *Collector) event(ctx context.Context, ev replication.Event) error {
 	switch ev.Kind {
+	case replication.EventInvalidateAll:
+		c.invalidateAll(ev.Reason)
 	case replication.EventStart:
+		if c.onStart != nil && c.onStart(ev.SystemID) {
+			c.invalidateAll("database system identifier changed")
+		}
 		if pg.LSN(c.global.Load()) < ev.StartLSN {
 			c.global.Store(uint64(ev.StartLSN))
 		}
@@ -312,6 +326,23 @@ func (c *Collector) event(ctx context.Context, ev replication.Event) error {
 		c.deferred = c.deferred[:0]
 	}
 	return nil
+}
+
+// invalidateAll ends every shape: the stream can no longer vouch for what
+// their logs hold.
+func (c *Collector) invalidateAll(reason string) {
+	c.abortTxn()
+	var all []*Shape
+	for _, list := range c.byRel {
+		all = append(all, list...)
+	}
+	if len(all) > 0 {
+		c.log.Warn("invalidating every shape", "reason", reason, "shapes", len(all))
+	}
+	for _, s := range all {
+		c.unroute(s)
+		c.onGone(s, reason)
+	}
 }
 
 // buffer keeps a change for a shape whose snapshot is not yet known.

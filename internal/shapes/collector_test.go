@@ -19,8 +19,9 @@ import (
 
 var testRel = &pg.Relation{
 	ID: 42, Schema: "public", Name: "t",
-	Columns: []pg.Column{{Name: "id", TypeOID: 23, TypeName: "int4", PKIndex: 0}, {Name: "v", TypeOID: 25, TypeName: "text", PKIndex: -1}},
-	PK:      []int{0},
+	Columns:         []pg.Column{{Name: "id", TypeOID: 23, TypeName: "int4", PKIndex: 0}, {Name: "v", TypeOID: 25, TypeName: "text", PKIndex: -1}},
+	PK:              []int{0},
+	ReplicaIdentity: 'f',
 }
 
 // newTestShape makes a shape with an empty, complete snapshot.

@@ -105,6 +105,7 @@ func OpenRegistry(cfg Config) (*Registry, error) {
 		byKey: make(map[string]*Shape), byHandle: make(map[string]*Shape), creating: make(map[string]*creation),
 	}
 	r.collector = NewCollector(log, r.gone)
+	r.collector.onStart = r.checkSystemID
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		cancel()
@@ -337,6 +338,33 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 	}
 	r.log.Info("shape created", "handle", handle, "table", rel.QualifiedName(), "rows", sw.Rows(), "took", time.Since(start))
 	return s, nil
+}
+
+// identity is state/identity.json: the database the shapes were built from.
+type identity struct {
+	SystemID string `json:"system_id"`
+}
+
+// checkSystemID compares the database's system identifier with the one
+// recorded, records the new one, and reports a change: shapes built from
+// another cluster (or before a restore) cannot continue.
+func (r *Registry) checkSystemID(systemID string) bool {
+	dir := filepath.Join(r.cfg.StorageDir, "state")
+	path := filepath.Join(dir, "identity.json")
+	var old identity
+	if b, err := os.ReadFile(path); err == nil {
+		json.Unmarshal(b, &old)
+	}
+	if old.SystemID == systemID {
+		return false
+	}
+	b, _ := json.Marshal(identity{SystemID: systemID})
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		if err := shapelog.WriteFileAtomic(path, b); err != nil {
+			r.log.Error("record database identity", "error", err)
+		}
+	}
+	return old.SystemID != ""
 }
 
 // gone is the Collector's callback for an invalidated shape.

@@ -134,6 +134,9 @@ func (s *Shape) mapRow(repRel *pg.Relation, row pg.Row, slot int) (pg.Row, bool)
 // selects all columns, leaves colMap nil: the shape must be invalidated.
 func (s *Shape) buildColMap(repRel *pg.Relation) {
 	s.repRel, s.colMap, s.identity = repRel, nil, false
+	if repRel.Schema != s.rel.Schema || repRel.Name != s.rel.Name || repRel.ReplicaIdentity != 'f' {
+		return // renamed, or updates no longer carry old rows
+	}
 	m := make([]int, len(s.rel.Columns))
 	identity := len(repRel.Columns) == len(s.rel.Columns)
 	for i, c := range s.rel.Columns {
