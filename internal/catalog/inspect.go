@@ -39,7 +39,8 @@ func NewInspector(pool *pgxpool.Pool) *Inspector {
 // whose subscripts start at 0) yields the 0-based position in the primary
 // key, as upstream computes it.
 const relationQuery = `
-SELECT c.oid, n.nspname, c.relname, c.relreplident,
+SELECT c.oid, n.nspname, c.relname, c.relreplident, c.relkind, c.relispartition,
+       a.attgenerated <> '' AS generated,
        a.attname, a.atttypid, a.atttypmod, a.attndims, a.attnotnull,
        t.typname, t.typtype,
        (t.typlen = -1 AND t.typelem <> 0 AND e.typarray = t.oid) AS is_array,
@@ -140,6 +141,8 @@ func (i *Inspector) query(ctx context.Context, q string, args ...any) (*pg.Relat
 			relOID, typOID   uint32
 			nspname, relname string
 			replident        byte
+			relkind          byte
+			isPartition      bool
 			c                pg.Column
 			typmod, ndims    int32
 			typname          string
@@ -149,13 +152,14 @@ func (i *Inspector) query(ctx context.Context, q string, args ...any) (*pg.Relat
 			elemType         *byte
 			pkPosition       *int32
 		)
-		if err := rows.Scan(&relOID, &nspname, &relname, &replident,
-			&c.Name, &typOID, &typmod, &ndims, &c.NotNull,
+		if err := rows.Scan(&relOID, &nspname, &relname, &replident, &relkind, &isPartition,
+			&c.Generated, &c.Name, &typOID, &typmod, &ndims, &c.NotNull,
 			&typname, &typtype, &isArray, &elemName, &elemType, &pkPosition); err != nil {
 			return nil, err
 		}
 		if rel == nil {
-			rel = &pg.Relation{ID: pg.OID(relOID), Schema: nspname, Name: relname, ReplicaIdentity: replident}
+			rel = &pg.Relation{ID: pg.OID(relOID), Schema: nspname, Name: relname, ReplicaIdentity: replident,
+				Partitioned: relkind == 'p', IsPartition: isPartition}
 		}
 		c.TypeOID = pg.OID(typOID)
 		c.TypeMod = typmod

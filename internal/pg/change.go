@@ -48,4 +48,7 @@ type Change struct {
 	// Index is the change's position in its transaction, counting every
 	// change of every table from 0; the log offset's op part is 2×Index.
 	Index uint64
+	// OldKeyOnly is set when Old holds only the replica identity key (the
+	// table's replica identity is not FULL): its other columns are unknown.
+	OldKeyOnly bool
 }

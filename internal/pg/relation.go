@@ -16,6 +16,9 @@ type Column struct {
 	IsArray  bool   `json:"is_array,omitempty"`  // the column's type is an array type
 	NotNull  bool   `json:"not_null,omitempty"`
 	PKIndex  int    `json:"pk_index"` // position in the primary key, -1 when not part of it
+	// Generated is set for a stored generated column, which pgoutput (before
+	// Postgres 18) does not send.
+	Generated bool `json:"generated,omitempty"`
 }
 
 // Relation is a table as Galvani sees it: its identity, its columns in
@@ -31,6 +34,10 @@ type Relation struct {
 	PK []int `json:"pk"`
 	// ReplicaIdentity is pg_class.relreplident: d, n, f or i.
 	ReplicaIdentity byte `json:"replica_identity"`
+	// Partitioned is set for a partitioned table (relkind p), IsPartition
+	// for a table that is a partition of one.
+	Partitioned bool `json:"partitioned,omitempty"`
+	IsPartition bool `json:"is_partition,omitempty"`
 }
 
 // ColumnIndex returns the position of the column named name, or -1.

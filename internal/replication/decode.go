@@ -55,7 +55,8 @@ func (d *decoder) decode(data []byte) ([]Event, error) {
 			return nil, err
 		}
 		var old pg.Row
-		if m.OldTuple != nil && m.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
+		keyOnly := m.OldTupleType != pglogrepl.UpdateMessageTupleTypeOld
+		if m.OldTuple != nil && !keyOnly {
 			if old, err = tupleRow(rel, m.OldTuple, nil); err != nil {
 				return nil, err
 			}
@@ -64,7 +65,7 @@ func (d *decoder) decode(data []byte) ([]Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []Event{d.change(pg.Change{Op: pg.OpUpdate, Relation: rel, Old: old, New: row})}, nil
+		return []Event{d.change(pg.Change{Op: pg.OpUpdate, Relation: rel, Old: old, New: row, OldKeyOnly: keyOnly})}, nil
 	case *pglogrepl.DeleteMessage:
 		rel, err := d.relation(m.RelationID)
 		if err != nil {
@@ -76,7 +77,8 @@ func (d *decoder) decode(data []byte) ([]Event, error) {
 				return nil, err
 			}
 		}
-		return []Event{d.change(pg.Change{Op: pg.OpDelete, Relation: rel, Old: old})}, nil
+		keyOnly := m.OldTupleType != pglogrepl.DeleteMessageTupleTypeOld
+		return []Event{d.change(pg.Change{Op: pg.OpDelete, Relation: rel, Old: old, OldKeyOnly: keyOnly})}, nil
 	case *pglogrepl.TruncateMessage:
 		evs := make([]Event, 0, len(m.RelationIDs))
 		for _, id := range m.RelationIDs {

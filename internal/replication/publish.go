@@ -63,5 +63,42 @@ func (p *Publisher) Ensure(ctx context.Context, rel *pg.Relation) error {
 			return fmt.Errorf("set REPLICA IDENTITY FULL on %s: %w", rel.QualifiedName(), err)
 		}
 	}
+	if rel.Partitioned {
+		return p.ensurePartitions(ctx, rel)
+	}
+	return nil
+}
+
+// ensurePartitions sets REPLICA IDENTITY FULL on every partition of a
+// partitioned table: the setting is per table, and the rows live in the
+// partitions.
+func (p *Publisher) ensurePartitions(ctx context.Context, rel *pg.Relation) error {
+	rows, err := p.pool.Query(ctx, `
+		SELECT n.nspname, c.relname
+		  FROM pg_partition_tree($1::regclass) t
+		  JOIN pg_class c ON c.oid = t.relid
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE t.relid <> $1::regclass AND c.relreplident <> 'f'`, uint32(rel.ID))
+	if err != nil {
+		return fmt.Errorf("list partitions of %s: %w", rel.QualifiedName(), err)
+	}
+	var parts []string
+	for rows.Next() {
+		var schema, name string
+		if err := rows.Scan(&schema, &name); err != nil {
+			rows.Close()
+			return fmt.Errorf("list partitions of %s: %w", rel.QualifiedName(), err)
+		}
+		parts = append(parts, pg.QuoteIdent(schema)+"."+pg.QuoteIdent(name))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list partitions of %s: %w", rel.QualifiedName(), err)
+	}
+	for _, part := range parts {
+		if _, err := p.pool.Exec(ctx, "ALTER TABLE "+part+" REPLICA IDENTITY FULL"); err != nil {
+			return fmt.Errorf("set REPLICA IDENTITY FULL on %s: %w", part, err)
+		}
+	}
 	return nil
 }

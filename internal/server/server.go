@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -102,6 +104,7 @@ func routeOf(path string) route {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set(protocol.HeaderServer, "Galvani/"+s.cfg.Version)
+	h.Set("x-request-id", requestID())
 	rt := routeOf(r.URL.Path)
 	if rt == routeShape && r.Method != http.MethodOptions && !s.authorised(r) {
 		h.Set("content-type", "application/json; charset=utf-8")
@@ -201,4 +204,11 @@ func (s *Server) getHealth(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write([]byte(`{"status":"` + status + `"}`))
 	}
+}
+
+// requestID returns a random id for the x-request-id header.
+func requestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

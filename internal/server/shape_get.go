@@ -137,10 +137,11 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 		return s.write(w, r, req, sh, response{msgs: msgs, end: end, hasData: true, upToDate: !end.Less(latest), lsn: global})
 	}
 
-	if latest.Less(req.offset) {
+	at := comparable(l, req.offset)
+	if latest.Less(at) {
 		// Ahead of the log (a client that saw data a crash lost): wait up
 		// to half the long-poll timeout for the log to catch up (§2.4).
-		ok, err := s.wait(r.Context(), l, changed, req.offset, s.cfg.LongPollTimeout/2, true)
+		ok, err := s.wait(r.Context(), l, changed, at, s.cfg.LongPollTimeout/2, true)
 		if err != nil {
 			return s.mapWaitErr(sh, err)
 		}
@@ -150,8 +151,8 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 		global = s.global()
 		latest, changed = l.Head()
 	}
-	if req.live && !req.offset.Less(latest) {
-		ok, err := s.wait(r.Context(), l, changed, req.offset, s.cfg.LongPollTimeout, false)
+	if req.live && !at.Less(latest) {
+		ok, err := s.wait(r.Context(), l, changed, at, s.cfg.LongPollTimeout, false)
 		if err != nil {
 			return s.mapWaitErr(sh, err)
 		}
@@ -280,4 +281,14 @@ func notModified(r *http.Request, etag string) bool {
 		}
 	}
 	return false
+}
+
+// comparable returns the offset to compare with the log's head: offsets
+// past the last snapshot chunk (0_inf included) all mean "the snapshot is
+// consumed", the last chunk's offset.
+func comparable(l *shapelog.Log, off protocol.Offset) protocol.Offset {
+	if n := uint64(l.SnapshotChunks()); off.IsSnapshot() && n > 0 && off.Op > n-1 {
+		return protocol.Offset{Op: n - 1}
+	}
+	return off
 }

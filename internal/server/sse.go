@@ -27,8 +27,9 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, req *shapeRequ
 	if l.Closed() {
 		return s.gone(sh)
 	}
-	if latest.Less(req.offset) {
-		ok, err := s.wait(r.Context(), l, changed, req.offset, s.cfg.LongPollTimeout/2, true)
+	at := comparable(l, req.offset)
+	if latest.Less(at) {
+		ok, err := s.wait(r.Context(), l, changed, at, s.cfg.LongPollTimeout/2, true)
 		if err != nil {
 			return s.mapWaitErr(sh, err)
 		}
@@ -41,7 +42,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, req *shapeRequ
 	if !ok {
 		return errors.New("sse: response writer cannot flush")
 	}
-	caughtUp := !req.offset.Less(latest)
+	caughtUp := !at.Less(latest)
 	h := w.Header()
 	h.Set("content-type", "text/event-stream")
 	h.Set("connection", "keep-alive")

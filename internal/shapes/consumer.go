@@ -52,6 +52,12 @@ func (s *Shape) apply(c *pg.Change, xid uint32, lsn pg.LSN, e *encoder) error {
 	if c.Op == pg.OpTruncate {
 		return &invalidation{"table truncated"}
 	}
+	if (c.Op == pg.OpUpdate || c.Op == pg.OpDelete) && (c.Old == nil || c.OldKeyOnly) {
+		// Without the old row, changed columns, moves and full deletes
+		// cannot be computed: a table (or a partition) lost REPLICA
+		// IDENTITY FULL. A new shape sets it again.
+		return &invalidation{"rows arrive without old values: replica identity is not FULL"}
+	}
 	var oldRow, newRow pg.Row
 	var ok bool
 	if c.Old != nil {

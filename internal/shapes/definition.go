@@ -47,6 +47,20 @@ func NewDefinition(rel *pg.Relation, columns []string, replica, logMode string) 
 	if def.Log == "" {
 		def.Log = protocol.LogFull
 	}
+	if rel.IsPartition {
+		return Definition{}, &ValidationError{protocol.ParamTable, "Shapes on a single partition are not supported: request the partitioned table " + pg.QuoteIdent(rel.Schema) + "." + pg.QuoteIdent(rel.Name) + "'s parent with a where clause on the partition key"}
+	}
+	if columns == nil {
+		var generated []string
+		for _, c := range rel.Columns {
+			if c.Generated {
+				generated = append(generated, c.Name)
+			}
+		}
+		if len(generated) > 0 {
+			return Definition{}, &ValidationError{protocol.ParamColumns, "The following columns are generated and cannot be included in the shape: " + strings.Join(generated, ", ") + ". You can exclude them from the shape by explicitly listing which columns to fetch in the 'columns' query param"}
+		}
+	}
 	if columns != nil {
 		var unknown []string
 		seen := make(map[string]bool, len(columns))
@@ -68,15 +82,23 @@ func NewDefinition(rel *pg.Relation, columns []string, replica, logMode string) 
 		if len(missing) > 0 {
 			return Definition{}, &ValidationError{protocol.ParamColumns, "The list of columns must include all primary key columns, missing: " + strings.Join(missing, ", ")}
 		}
+		var generated []string
+		for _, c := range columns {
+			if rel.Columns[rel.ColumnIndex(c)].Generated {
+				generated = append(generated, c)
+			}
+		}
+		if len(generated) > 0 {
+			return Definition{}, &ValidationError{protocol.ParamColumns, "The following columns are generated and cannot be included in the shape: " + strings.Join(generated, ", ")}
+		}
 		cols := make([]string, 0, len(seen))
 		for c := range seen {
 			cols = append(cols, c)
 		}
 		slices.Sort(cols)
-		// Selecting every column by name is the same shape as selecting all.
-		if len(cols) < len(rel.Columns) {
-			def.Columns = cols
-		}
+		// An explicit list, even of every column, is its own shape: it keeps
+		// working when columns are added to the table (protocol §3.1).
+		def.Columns = cols
 	}
 	return def, nil
 }
