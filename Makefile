@@ -7,7 +7,7 @@ PKGS      := ./...
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build dev fmt vet deps test-deps test-short test fuzz
+.PHONY: help build dev fmt vet deps test-deps test-short test fuzz soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,3 +42,6 @@ fuzz: ## Run every fuzz target for FUZZTIME each
 			echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+soak: ## Long crash test: 100 kill -9 restarts under load (not part of make test)
+	GALVANI_CRASH_KILLS=100 $(GO) test -race -count=1 -timeout 60m -run 'TestCrashRecovery' -v ./e2e/

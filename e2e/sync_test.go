@@ -111,10 +111,17 @@ type workload struct {
 
 func (w *workload) randomTransaction() {
 	w.t.Helper()
+	if err := w.tryTransaction(); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// tryTransaction is randomTransaction for goroutines other than the test's.
+func (w *workload) tryTransaction() error {
 	ctx := context.Background()
 	tx, err := w.conn.Begin(ctx)
 	if err != nil {
-		w.t.Fatal(err)
+		return err
 	}
 	defer tx.Rollback(ctx)
 	for range 1 + w.rng.IntN(8) {
@@ -143,12 +150,10 @@ func (w *workload) randomTransaction() {
 			sql, args = `DELETE FROM late WHERE a = $1`, []any{w.rng.IntN(20)}
 		}
 		if _, err := tx.Exec(ctx, sql, args...); err != nil {
-			w.t.Fatalf("%s %v: %v", sql, args, err)
+			return fmt.Errorf("%s %v: %w", sql, args, err)
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		w.t.Fatal(err)
-	}
+	return tx.Commit(ctx)
 }
 
 // checker keeps every state Postgres had after each transaction and checks

@@ -131,6 +131,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	})
 	g.Go(func() error {
 		<-gctx.Done()
+		srv.Drain()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), shutdownTimeout)
 		defer cancel()
 		if err := httpServer.Shutdown(sctx); err != nil {

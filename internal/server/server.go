@@ -55,6 +55,9 @@ type Server struct {
 
 	mu       sync.Mutex
 	reqIndex map[string]string // request key → handle (fast path)
+
+	draining  chan struct{} // closed by Drain
+	drainOnce sync.Once
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -65,7 +68,24 @@ func New(cfg Config, log *slog.Logger, cat Catalog, reg Registry, global func() 
 	return &Server{
 		cfg: cfg, log: log.With("subsystem", "http"), catalog: cat, registry: reg,
 		global: global, health: health, now: time.Now, reqIndex: make(map[string]string),
+		draining: make(chan struct{}),
 	}
+}
+
+func (s *Server) isDraining() bool {
+	select {
+	case <-s.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// Drain answers every waiting live request now (as a timeout: up-to-date
+// with nothing new) and ends SSE streams, so a shutdown need not wait out
+// the long-poll timeout. Clients simply reconnect.
+func (s *Server) Drain() {
+	s.drainOnce.Do(func() { close(s.draining) })
 }
 
 // route names what a normalised path addresses.

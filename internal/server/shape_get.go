@@ -146,6 +146,9 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 			return s.mapWaitErr(sh, err)
 		}
 		if !ok {
+			if s.isDraining() {
+				return unavailable("Server is shutting down, please retry", 1, nil)
+			}
 			return invalidField(protocol.ParamOffset, "out of bounds for this shape")
 		}
 		global = s.global()
@@ -192,6 +195,8 @@ func (s *Server) wait(ctx context.Context, l *shapelog.Log, changed <-chan struc
 				return true, nil
 			}
 		case <-t.C:
+			return false, nil
+		case <-s.draining:
 			return false, nil
 		case <-ctx.Done():
 			return false, errClientGone

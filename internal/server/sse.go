@@ -34,6 +34,9 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, req *shapeRequ
 			return s.mapWaitErr(sh, err)
 		}
 		if !ok {
+			if s.isDraining() {
+				return unavailable("Server is shutting down, please retry", 1, nil)
+			}
 			return invalidField(protocol.ParamOffset, "out of bounds for this shape")
 		}
 		latest, changed = l.Head()
@@ -121,6 +124,8 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, req *shapeRequ
 			flusher.Flush()
 			keepAlive.Reset(sseKeepAlive)
 		case <-deadline.C:
+			return nil
+		case <-s.draining:
 			return nil
 		case <-r.Context().Done():
 			return nil
