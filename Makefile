@@ -43,5 +43,6 @@ fuzz: ## Run every fuzz target for FUZZTIME each
 		done; \
 	done
 
-soak: ## Long crash test: 100 kill -9 restarts under load (not part of make test)
+soak: ## Long runs, not part of make test: 100 kill -9 restarts under load; a 1M-row transaction within 256 MiB RSS
 	GALVANI_CRASH_KILLS=100 $(GO) test -race -count=1 -timeout 60m -run 'TestCrashRecovery' -v ./e2e/
+	GALVANI_E2E_NORACE=1 GALVANI_LARGE_TXN_ROWS=1000000 GALVANI_MAX_RSS_MIB=256 $(GO) test -count=1 -timeout 30m -run 'TestLargeTransaction' -v ./e2e/

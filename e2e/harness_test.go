@@ -38,8 +38,9 @@ func TestMain(m *testing.M) {
 		}
 		binary = filepath.Join(dir, "galvani")
 		args := []string{"build", "-race", "-o", binary, "../cmd/galvani"}
-		if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
-			// Benchmarks measure the binary as shipped, without the race detector.
+		if f := flag.Lookup("test.bench"); (f != nil && f.Value.String() != "") || os.Getenv("GALVANI_E2E_NORACE") != "" {
+			// Benchmarks (and soak targets that measure memory) use the
+			// binary as shipped, without the race detector.
 			args = []string{"build", "-o", binary, "../cmd/galvani"}
 		}
 		build := exec.Command("go", args...)

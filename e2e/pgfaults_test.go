@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,5 +205,38 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if !acked {
 		t.Errorf("slot not acknowledged past the last write (%s) after a clean shutdown", walAfterWrite)
+	}
+}
+
+// TestWALRetentionIsReported: /v1/health reports how much WAL the slot
+// retains and the acknowledgement lag, and the server warns above the
+// configured threshold.
+func TestWALRetentionIsReported(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Postgres and the galvani binary")
+	}
+	_, dbURL := pgtest.NewDatabase(t)
+	srv := startServer(t, dbURL, "GALVANI_SCHEMA_CHECK_INTERVAL=200ms", "GALVANI_WAL_RETAINED_WARN=1")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(srv.url("/v1/health"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Status      string
+			Replication map[string]any
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		_, hasRetained := body.Replication["retained_wal_bytes"]
+		_, hasLag := body.Replication["lag_bytes"]
+		if body.Status == "active" && hasRetained && hasLag && strings.Contains(srv.logText(), "retains a lot of WAL") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health %+v and no retention warning after 10s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

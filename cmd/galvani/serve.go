@@ -92,13 +92,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	stream := replication.New(replication.Config{
 		URL: cfg.DatabaseURL, Slot: cfg.SlotName(), Publication: cfg.PublicationName(), Logger: log,
 	})
+	// The slot is watched at the cadence of the schema check.
+	monitor := replication.NewSlotMonitor(pool, cfg.SlotName(), cfg.WALRetainedWarn, cfg.SchemaCheckInterval, log)
 	srv := server.New(server.Config{
 		Secret:          cfg.Secret,
 		LongPollTimeout: cfg.LongPollTimeout,
 		CacheMaxAge:     cfg.CacheMaxAge,
 		CacheStaleAge:   cfg.CacheStaleAge,
 		AllowDelete:     cfg.EnableIntegrationTesting,
-		Version:         version,
+		HealthDetail: func() map[string]any {
+			st, ok := monitor.Stats()
+			if !ok {
+				return nil
+			}
+			return map[string]any{"retained_wal_bytes": st.RetainedBytes, "lag_bytes": st.LagBytes, "global_lsn": collector.GlobalLSN().String()}
+		},
+		Version: version,
 	}, log, inspector, registry, collector.GlobalLSN, func() string { return stream.State().String() })
 
 	host := "0.0.0.0"
@@ -118,6 +127,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return collector.Run(gctx) })
 	g.Go(func() error { return stream.Run(gctx, collector) })
+	g.Go(func() error { return monitor.Run(gctx) })
 	g.Go(func() error {
 		return registry.Reconcile(gctx, inspector, cfg.SchemaCheckInterval, func(err error) bool {
 			return errors.Is(err, catalog.ErrTableNotFound)

@@ -20,6 +20,9 @@ const (
 	// DefaultSchemaCheckInterval is how often shapes are checked against
 	// the catalog (GALVANI_SCHEMA_CHECK_INTERVAL).
 	DefaultSchemaCheckInterval = 10 * time.Second
+	// DefaultWALRetainedWarn is the retained-WAL size that triggers a
+	// warning (GALVANI_WAL_RETAINED_WARN).
+	DefaultWALRetainedWarn = 1 << 30
 	// DefaultChunkThreshold is the response chunk size in bytes (10 MiB) when
 	// ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD is unset.
 	DefaultChunkThreshold = 10 << 20
@@ -109,6 +112,10 @@ type Config struct {
 	// catalog for DDL the replication stream does not announce
 	// (GALVANI_SCHEMA_CHECK_INTERVAL, --schema-check-interval; default 10s).
 	SchemaCheckInterval time.Duration
+	// WALRetainedWarn is the retained-WAL size, in bytes, above which a
+	// warning is logged (GALVANI_WAL_RETAINED_WARN, --wal-retained-warn;
+	// default 1 GiB).
+	WALRetainedWarn int64
 }
 
 // Default returns a Config holding every default. It is not valid as it
@@ -120,6 +127,7 @@ func Default() Config {
 		ReplicationStreamID: DefaultReplicationStreamID,
 		LongPollTimeout:     DefaultLongPollTimeout,
 		SchemaCheckInterval: DefaultSchemaCheckInterval,
+		WALRetainedWarn:     DefaultWALRetainedWarn,
 		ChunkThreshold:      DefaultChunkThreshold,
 		CacheMaxAge:         DefaultCacheMaxAge,
 		CacheStaleAge:       DefaultCacheStaleAge,

@@ -87,6 +87,7 @@ func TestDefaults(t *testing.T) {
 		DBPoolSize:          20,
 		LogLevel:            slog.LevelInfo,
 		SchemaCheckInterval: 10 * time.Second,
+		WALRetainedWarn:     1 << 30,
 	}
 	if c != want {
 		t.Errorf("Load(nil, minimal env) =\n%+v\nwant\n%+v", c, want)
@@ -618,7 +619,7 @@ func TestVars(t *testing.T) {
 		"ELECTRIC_INSECURE", "ELECTRIC_STORAGE_DIR", "ELECTRIC_REPLICATION_STREAM_ID",
 		"ELECTRIC_LONG_POLL_TIMEOUT", "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", "ELECTRIC_CACHE_MAX_AGE",
 		"ELECTRIC_CACHE_STALE_AGE", "ELECTRIC_DB_POOL_SIZE", "ELECTRIC_ENABLE_INTEGRATION_TESTING",
-		"ELECTRIC_LOG_LEVEL", "ELECTRIC_LISTEN_ON_IPV6", "GALVANI_SCHEMA_CHECK_INTERVAL",
+		"ELECTRIC_LOG_LEVEL", "ELECTRIC_LISTEN_ON_IPV6", "GALVANI_SCHEMA_CHECK_INTERVAL", "GALVANI_WAL_RETAINED_WARN",
 	}
 	vars := config.Vars()
 	if len(vars) != len(wantEnv) {

@@ -23,6 +23,7 @@ const (
 	envLogLevel              = "ELECTRIC_LOG_LEVEL"
 	envListenIPv6            = "ELECTRIC_LISTEN_ON_IPV6"
 	envSchemaCheckInterval   = "GALVANI_SCHEMA_CHECK_INTERVAL"
+	envWALRetainedWarn       = "GALVANI_WAL_RETAINED_WARN"
 )
 
 // Var describes one supported setting, for the README table and --help.
@@ -205,6 +206,14 @@ func settings() []setting {
 			help: "How often shapes are checked against the catalog for dropped, renamed or altered tables (Galvani only)",
 			apply: func(c *Config, v string) (err error) {
 				c.SchemaCheckInterval, err = parseDuration(v)
+				return err
+			},
+		},
+		{
+			env: envWALRetainedWarn, flag: "wal-retained-warn", def: "1GiB",
+			help: "Log a warning when the replication slot retains more WAL than this (bytes or with a size suffix; Galvani only)",
+			apply: func(c *Config, v string) (err error) {
+				c.WALRetainedWarn, err = parseSize(v)
 				return err
 			},
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -39,6 +40,9 @@ type Config struct {
 	// AllowDelete enables DELETE /v1/shape
 	// (ELECTRIC_ENABLE_INTEGRATION_TESTING).
 	AllowDelete bool
+	// HealthDetail, when set, adds a "replication" object to /v1/health
+	// (WAL retained by the slot, acknowledgement lag).
+	HealthDetail func() map[string]any
 	// Version appears in the electric-server header.
 	Version string
 }
@@ -222,7 +226,14 @@ func (s *Server) getHealth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 	}
 	if r.Method != http.MethodHead {
-		w.Write([]byte(`{"status":"` + status + `"}`))
+		body := map[string]any{"status": status}
+		if s.cfg.HealthDetail != nil {
+			if d := s.cfg.HealthDetail(); d != nil {
+				body["replication"] = d
+			}
+		}
+		b, _ := json.Marshal(body)
+		w.Write(b)
 	}
 }
 

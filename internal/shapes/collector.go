@@ -64,6 +64,9 @@ type Collector struct {
 type command struct {
 	fn   func() error
 	done chan error
+	// anytime commands may run inside a transaction; the others wait for
+	// its end.
+	anytime bool
 }
 
 // NewCollector returns a Collector. onGone is called, from the Collector's
@@ -106,7 +109,10 @@ func (c *Collector) restore(s *Shape) {
 
 // do runs fn on the Collector's goroutine between transactions.
 func (c *Collector) do(ctx context.Context, fn func() error) error {
-	cmd := command{fn: fn, done: make(chan error, 1)}
+	return c.send(ctx, command{fn: fn, done: make(chan error, 1)})
+}
+
+func (c *Collector) send(ctx context.Context, cmd command) error {
 	select {
 	case c.cmds <- cmd:
 	case <-c.stopped:
@@ -142,8 +148,12 @@ func (c *Collector) register(ctx context.Context, s *Shape) error {
 // visible in snap: its commit record reached the stream before the
 // transaction became visible to new snapshots, so its changes would be
 // missing from both; a fresh snapshot will contain it.
+//
+// It may run inside a transaction, so a large transaction in progress is
+// not buffered in memory until its end: the buffered part of it is applied
+// and the rest flows to the shape directly.
 func (c *Collector) setSnapshot(ctx context.Context, s *Shape, snap pg.Snapshot) error {
-	return c.do(ctx, func() error {
+	return c.send(ctx, command{anytime: true, done: make(chan error, 1), fn: func() error {
 		start := uint64(0)
 		if c.seq > recentXids {
 			start = c.seq - recentXids
@@ -157,18 +167,24 @@ func (c *Collector) setSnapshot(ctx context.Context, s *Shape, snap pg.Snapshot)
 		for _, t := range s.buffered {
 			for i := range t.changes {
 				if err := s.apply(&t.changes[i], t.xid, t.lsn, &c.enc); err != nil {
-					return c.applyFailed(s, err)
+					c.applyFailed(s, err)
+					return ErrGone
 				}
 			}
+			if c.inTxn && t.lsn == c.lsn {
+				c.touched = append(c.touched, s) // committed with the rest
+				continue
+			}
 			if appended, err := s.commit(); err != nil {
-				return c.applyFailed(s, err)
+				c.applyFailed(s, err)
+				return ErrGone
 			} else if appended {
 				c.dirty[s] = struct{}{}
 			}
 		}
 		s.buffered = nil
 		return nil
-	})
+	}})
 }
 
 // remove stops routing to s.
@@ -238,7 +254,7 @@ func (c *Collector) Run(ctx context.Context) error {
 				}
 			}
 		case cmd := <-c.cmds:
-			if c.inTxn {
+			if c.inTxn && !cmd.anytime {
 				c.deferred = append(c.deferred, cmd)
 				continue
 			}
@@ -249,7 +265,8 @@ func (c *Collector) Run(ctx context.Context) error {
 
 func (c *Collector) runCommand(ctx context.Context, cmd command) {
 	err := cmd.fn()
-	if len(c.dirty) > 0 {
+	// Inside a transaction logs hold part of it: flushing waits for its end.
+	if len(c.dirty) > 0 && !c.inTxn {
 		if ferr := c.flush(ctx); ferr != nil && err == nil {
 			err = ferr
 		}

@@ -205,3 +205,30 @@ func TestCollectorRetriesSnapshotRacingCommit(t *testing.T) {
 		t.Errorf("log = %v, want %v: the buffered transaction, invisible to the snapshot, is applied", got, want)
 	}
 }
+
+// TestCollectorSnapshotKnownMidTransaction: a shape whose snapshot becomes
+// known while a (large) transaction streams joins it there: the buffered
+// part is applied and the rest flows directly, committed as one.
+func TestCollectorSnapshotKnownMidTransaction(t *testing.T) {
+	c := runCollector(t)
+	s := newTestShape(t, "h3")
+	ctx := context.Background()
+	if err := c.register(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(i uint64, id int) replication.Event {
+		return replication.Event{Kind: replication.EventChange, Xid: 60, CommitLSN: 6000, Change: pg.Change{
+			Op: pg.OpInsert, Relation: testRel, Index: i, New: pg.Row{{Text: strconv.Itoa(id)}, {Text: "x"}}}}
+	}
+	c.Handle(ctx, replication.Event{Kind: replication.EventBegin, Xid: 60, CommitLSN: 6000})
+	c.Handle(ctx, insert(0, 1))
+	if err := c.setSnapshot(ctx, s, pg.Snapshot{Xmin: 60, Xmax: 61, Xip: []uint64{60}}); err != nil {
+		t.Fatalf("setSnapshot inside a transaction = %v", err)
+	}
+	c.Handle(ctx, insert(1, 2))
+	c.Handle(ctx, replication.Event{Kind: replication.EventCommit, Xid: 60, CommitLSN: 6000, EndLSN: 6001})
+	waitFlushed(t, c, 6001)
+	if got, want := logIDs(t, s), []int{1, 2}; !slices.Equal(got, want) {
+		t.Errorf("log = %v, want %v", got, want)
+	}
+}
