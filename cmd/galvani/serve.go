@@ -82,6 +82,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		SnapshotPool:   snapPool,
 		Publisher:      replication.NewPublisher(pool, cfg.PublicationName()),
 		Logger:         log,
+		MaxShapes:      cfg.MaxShapes,
+		MaxTxnBytes:    cfg.MaxTxnSize,
 	})
 	if err != nil {
 		return fmt.Errorf("open shape storage: %w", err)

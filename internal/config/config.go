@@ -116,6 +116,15 @@ type Config struct {
 	// warning is logged (GALVANI_WAL_RETAINED_WARN, --wal-retained-warn;
 	// default 1 GiB).
 	WALRetainedWarn int64
+	// MaxShapes is the number of shapes above which the least recently used
+	// are evicted (ELECTRIC_MAX_SHAPES, old ELECTRIC_EXPERIMENTAL_MAX_SHAPES,
+	// --max-shapes; 0, the default, means no limit).
+	MaxShapes int
+	// MaxTxnSize is the size in bytes of a transaction's values above which
+	// the shapes it touches are invalidated
+	// (ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE, --max-txn-size; 0, the default,
+	// means no limit).
+	MaxTxnSize int64
 }
 
 // Default returns a Config holding every default. It is not valid as it

@@ -351,11 +351,8 @@ var mattering = map[string]string{
 	"ELECTRIC_REPLICATION_IDLE_TIMEOUT":                   "5min",
 	"ELECTRIC_MANUAL_TABLE_PUBLISHING":                    "true",
 	"ELECTRIC_MAX_CONCURRENT_REQUESTS":                    `{"initial":300,"existing":10000}`,
-	"ELECTRIC_MAX_SHAPES":                                 "1000",
-	"ELECTRIC_EXPERIMENTAL_MAX_SHAPES":                    "1000",
 	"ELECTRIC_PROMETHEUS_PORT":                            "9090",
 	"ELECTRIC_DATABASE_CA_CERTIFICATE_FILE":               "/etc/ssl/ca.pem",
-	"ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE":                  "1000000",
 	"ELECTRIC_FEATURE_FLAGS":                              "allow_subqueries",
 	"ELECTRIC_STATSD_HOST":                                "statsd:8125",
 	"ELECTRIC_OTLP_ENDPOINT":                              "https://api.honeycomb.io",
@@ -619,7 +616,8 @@ func TestVars(t *testing.T) {
 		"ELECTRIC_INSECURE", "ELECTRIC_STORAGE_DIR", "ELECTRIC_REPLICATION_STREAM_ID",
 		"ELECTRIC_LONG_POLL_TIMEOUT", "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", "ELECTRIC_CACHE_MAX_AGE",
 		"ELECTRIC_CACHE_STALE_AGE", "ELECTRIC_DB_POOL_SIZE", "ELECTRIC_ENABLE_INTEGRATION_TESTING",
-		"ELECTRIC_LOG_LEVEL", "ELECTRIC_LISTEN_ON_IPV6", "GALVANI_SCHEMA_CHECK_INTERVAL", "GALVANI_WAL_RETAINED_WARN",
+		"ELECTRIC_LOG_LEVEL", "ELECTRIC_LISTEN_ON_IPV6", "ELECTRIC_MAX_SHAPES", "ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE",
+		"GALVANI_SCHEMA_CHECK_INTERVAL", "GALVANI_WAL_RETAINED_WARN",
 	}
 	vars := config.Vars()
 	if len(vars) != len(wantEnv) {

@@ -51,6 +51,9 @@ func (c Config) check() []*FieldError {
 	if err := checkStreamID(c.ReplicationStreamID); err != nil {
 		add(envReplicationStreamID, c.ReplicationStreamID, err)
 	}
+	if c.MaxShapes < 0 {
+		add(envMaxShapes, strconv.Itoa(c.MaxShapes), reason(ErrOutOfRange, "%d is negative: use 0 for no limit", c.MaxShapes))
+	}
 	if c.SchemaCheckInterval <= 0 {
 		add(envSchemaCheckInterval, c.SchemaCheckInterval.String(), reason(ErrOutOfRange,
 			"%s is not a positive duration: use more than zero, such as 10s", c.SchemaCheckInterval))

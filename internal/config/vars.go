@@ -24,6 +24,8 @@ const (
 	envListenIPv6            = "ELECTRIC_LISTEN_ON_IPV6"
 	envSchemaCheckInterval   = "GALVANI_SCHEMA_CHECK_INTERVAL"
 	envWALRetainedWarn       = "GALVANI_WAL_RETAINED_WARN"
+	envMaxShapes             = "ELECTRIC_MAX_SHAPES"
+	envMaxTxnSize            = "ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE"
 )
 
 // Var describes one supported setting, for the README table and --help.
@@ -198,6 +200,26 @@ func settings() []setting {
 			help: "Listen on IPv6 (::) instead of IPv4 only",
 			apply: func(c *Config, v string) (err error) {
 				c.ListenIPv6, err = parseBool(v)
+				return err
+			},
+		},
+		{
+			env: envMaxShapes, oldEnvs: []string{"ELECTRIC_EXPERIMENTAL_MAX_SHAPES"}, flag: "max-shapes", def: "0",
+			help: "Evict the least recently used shapes above this many (0: no limit) (old name ELECTRIC_EXPERIMENTAL_MAX_SHAPES)",
+			apply: func(c *Config, v string) (err error) {
+				c.MaxShapes, err = parseInt(v, "0")
+				return err
+			},
+		},
+		{
+			env: envMaxTxnSize, flag: "max-txn-size", def: "0",
+			help: "Invalidate the shapes a transaction larger than this touches (bytes or with a size suffix; 0: no limit; memory stays bounded either way)",
+			apply: func(c *Config, v string) (err error) {
+				if strings.TrimSpace(v) == "0" {
+					c.MaxTxnSize = 0
+					return nil
+				}
+				c.MaxTxnSize, err = parseSize(v)
 				return err
 			},
 		},

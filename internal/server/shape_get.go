@@ -89,6 +89,7 @@ func (s *Server) resolve(ctx context.Context, req *shapeRequest) (*shapes.Shape,
 	if req.handle != "" && req.handle != sh.Handle() {
 		return nil, mustRefetch(sh.Handle())
 	}
+	sh.Touch()
 	return sh, nil
 }
 

@@ -59,6 +59,10 @@ type Collector struct {
 	// start and reports whether it differs from the one the shapes were
 	// built from (a restored or different cluster).
 	onStart func(systemID string) (changed bool)
+	// maxTxnBytes, when positive, bounds a transaction's value bytes; the
+	// shapes a larger transaction touches are invalidated.
+	maxTxnBytes int64
+	txnBytes    int64
 }
 
 type command struct {
@@ -296,9 +300,17 @@ func (c *Collector) event(ctx context.Context, ev replication.Event) error {
 		}
 		c.inTxn, c.xid, c.lsn = true, ev.Xid, ev.CommitLSN
 		c.touched, c.buffering = c.touched[:0], c.buffering[:0]
+		c.txnBytes = 0
 	case replication.EventChange:
 		if !c.inTxn {
 			return nil
+		}
+		if c.maxTxnBytes > 0 {
+			c.txnBytes += rowBytes(ev.Change.Old) + rowBytes(ev.Change.New)
+			if c.txnBytes > c.maxTxnBytes {
+				c.tooBig(ev.Change.Relation.ID)
+				return nil
+			}
 		}
 		for _, s := range c.byRel[ev.Change.Relation.ID] {
 			if !s.snapKnown {
@@ -343,6 +355,32 @@ func (c *Collector) event(ctx context.Context, ev replication.Event) error {
 		c.deferred = c.deferred[:0]
 	}
 	return nil
+}
+
+// tooBig invalidates the shapes of a transaction over maxTxnBytes: those
+// it touched so far and those on the table of its current change.
+// (Galvani's memory does not grow with a transaction, so this limit is a
+// policy, not a safeguard; upstream purges every shape instead.)
+func (c *Collector) tooBig(rel pg.OID) {
+	victims := append(append([]*Shape{}, c.touched...), c.buffering...)
+	victims = append(victims, c.byRel[rel]...)
+	for _, s := range victims {
+		if s.Gone() {
+			continue
+		}
+		c.log.Warn("transaction exceeds ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE; invalidating shape", "handle", s.handle, "limit", c.maxTxnBytes)
+		s.rollback()
+		c.unroute(s)
+		c.onGone(s, "transaction too large")
+	}
+}
+
+func rowBytes(r pg.Row) int64 {
+	var n int64
+	for _, v := range r {
+		n += int64(len(v.Text))
+	}
+	return n
 }
 
 // invalidateAll ends every shape: the stream can no longer vouch for what

@@ -1,6 +1,7 @@
 package shapes
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +53,12 @@ type Config struct {
 	SnapshotPool *pgxpool.Pool
 	Publisher    Publisher
 	Logger       *slog.Logger
+	// MaxShapes, when positive, is the number of shapes above which the
+	// least recently used are evicted (ELECTRIC_MAX_SHAPES).
+	MaxShapes int
+	// MaxTxnBytes, when positive, invalidates the shapes touched by a
+	// transaction whose values exceed it (ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE).
+	MaxTxnBytes int64
 }
 
 // meta is the content of a shape's meta.json, written last at creation.
@@ -106,6 +114,7 @@ func OpenRegistry(cfg Config) (*Registry, error) {
 	}
 	r.collector = NewCollector(log, r.gone)
 	r.collector.onStart = r.checkSystemID
+	r.collector.maxTxnBytes = cfg.MaxTxnBytes
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		cancel()
@@ -131,6 +140,7 @@ func OpenRegistry(cfg Config) (*Registry, error) {
 		}
 		r.byKey[s.key] = s
 		r.byHandle[s.handle] = s
+		s.lastUsed.Store(s.createdAt.UnixNano())
 		r.collector.restore(s)
 	}
 	r.log.Info("shapes restored", "count", len(r.byHandle))
@@ -228,12 +238,20 @@ func (r *Registry) Resolve(ctx context.Context, def Definition, rel *pg.Relation
 				if r.closed {
 					err = ErrClosed
 				} else {
+					s.Touch()
 					r.byKey[key], r.byHandle[handle] = s, s
 				}
 			}
+			victims := r.evictionVictimsLocked()
 			r.mu.Unlock()
 			c.shape, c.err = s, err
 			close(c.done)
+			for _, v := range victims {
+				r.log.Info("evicting least recently used shape", "handle", v.handle, "max_shapes", r.cfg.MaxShapes)
+				if err := r.Delete(r.ctx, v); err != nil && r.ctx.Err() == nil {
+					r.log.Error("evict shape", "handle", v.handle, "error", err)
+				}
+			}
 		}()
 	}
 	r.mu.Unlock()
@@ -243,6 +261,21 @@ func (r *Registry) Resolve(ctx context.Context, def Definition, rel *pg.Relation
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// evictionVictimsLocked returns the least recently used shapes beyond
+// MaxShapes.
+func (r *Registry) evictionVictimsLocked() []*Shape {
+	excess := len(r.byHandle) - r.cfg.MaxShapes
+	if r.cfg.MaxShapes <= 0 || excess <= 0 {
+		return nil
+	}
+	all := make([]*Shape, 0, len(r.byHandle))
+	for _, s := range r.byHandle {
+		all = append(all, s)
+	}
+	slices.SortFunc(all, func(a, b *Shape) int { return cmp.Compare(a.lastUsed.Load(), b.lastUsed.Load()) })
+	return all[:excess]
 }
 
 // newHandleLocked returns a handle never used before: the definition's hash
@@ -264,16 +297,16 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 	if err := os.Mkdir(path, 0o755); err != nil {
 		return nil, fmt.Errorf("create shape dir: %w", err)
 	}
-	registered := false
+	var registered *Shape // set once the Collector routes to the shape
 	defer func() {
 		if err == nil {
 			return
 		}
-		if registered {
-			if rerr := r.collector.remove(context.WithoutCancel(ctx), s); rerr != nil {
+		if registered != nil {
+			if rerr := r.collector.remove(context.WithoutCancel(ctx), registered); rerr != nil {
 				r.log.Error("unregister failed shape", "handle", handle, "error", rerr)
 			}
-			s.log.Close()
+			registered.log.Close()
 		}
 		if rerr := os.RemoveAll(path); rerr != nil {
 			r.log.Error("remove failed shape", "handle", handle, "error", rerr)
@@ -296,7 +329,7 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 		l.Close()
 		return nil, err
 	}
-	registered = true
+	registered = s
 
 	sw, err := l.NewSnapshotWriter()
 	if err != nil {

@@ -26,6 +26,7 @@ type Shape struct {
 	dir        string
 	createdAt  time.Time
 	gone       atomic.Bool
+	lastUsed   atomic.Int64 // unix nanoseconds of the last request, for eviction
 
 	// Consumer state, owned by the Collector's goroutine.
 	snap       pg.Snapshot
@@ -98,6 +99,9 @@ func (s *Shape) SchemaJSON() string { return s.schemaJSON }
 
 // Log returns the shape's log, for reading.
 func (s *Shape) Log() *shapelog.Log { return s.log }
+
+// Touch records a request for the shape (least-recently-used eviction).
+func (s *Shape) Touch() { s.lastUsed.Store(time.Now().UnixNano()) }
 
 // Gone reports whether the shape was invalidated or deleted.
 func (s *Shape) Gone() bool { return s.gone.Load() }
