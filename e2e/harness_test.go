@@ -95,6 +95,13 @@ func startServer(t testing.TB, dbURL string, extraEnv ...string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
+	s.startNoWait()
+	s.waitActive()
+}
+
+// startNoWait starts the process without waiting for it to be active.
+func (s *server) startNoWait() {
+	s.t.Helper()
 	s.cmd = exec.Command(binary, "serve")
 	s.cmd.Env = s.env
 	w := &lockedWriter{mu: &s.logMu, w: &s.log}
@@ -107,6 +114,11 @@ func (s *server) start() {
 		cmd.Wait()
 		close(done)
 	}(s.cmd, s.exited)
+}
+
+// waitActive waits until /v1/health says active.
+func (s *server) waitActive() {
+	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(s.url("/v1/health"))
@@ -288,3 +300,5 @@ func describeDiff(got, want map[string]Row) string {
 	}
 	return b.String()
 }
+
+func itoaPort(p int) string { return strconv.Itoa(p) }
