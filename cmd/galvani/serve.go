@@ -14,10 +14,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/galvani-sync/galvani/internal/catalog"
 	"github.com/galvani-sync/galvani/internal/config"
+	"github.com/galvani-sync/galvani/internal/metrics"
 	"github.com/galvani-sync/galvani/internal/replication"
 	"github.com/galvani-sync/galvani/internal/server"
 	"github.com/galvani-sync/galvani/internal/shapes"
@@ -80,7 +82,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		StorageDir:     cfg.StorageDir,
 		ChunkThreshold: cfg.ChunkThreshold,
 		SnapshotPool:   snapPool,
-		Publisher:      replication.NewPublisher(pool, cfg.PublicationName()),
+		Publisher:      replication.NewPublisher(pool, cfg.PublicationName(), cfg.ManualTablePublishing),
 		Logger:         log,
 		MaxShapes:      cfg.MaxShapes,
 		MaxTxnBytes:    cfg.MaxTxnSize,
@@ -97,11 +99,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	// The slot is watched at the cadence of the schema check.
 	monitor := replication.NewSlotMonitor(pool, cfg.SlotName(), cfg.WALRetainedWarn, cfg.SchemaCheckInterval, log)
 	srv := server.New(server.Config{
-		Secret:          cfg.Secret,
-		LongPollTimeout: cfg.LongPollTimeout,
-		CacheMaxAge:     cfg.CacheMaxAge,
-		CacheStaleAge:   cfg.CacheStaleAge,
-		AllowDelete:     cfg.EnableIntegrationTesting,
+		Secret:              cfg.Secret,
+		LongPollTimeout:     cfg.LongPollTimeout,
+		CacheMaxAge:         cfg.CacheMaxAge,
+		CacheStaleAge:       cfg.CacheStaleAge,
+		AllowDelete:         cfg.EnableIntegrationTesting,
+		MaxInitialRequests:  int64(cfg.MaxInitialRequests),
+		MaxExistingRequests: int64(cfg.MaxExistingRequests),
 		HealthDetail: func() map[string]any {
 			st, ok := monitor.Stats()
 			if !ok {
@@ -120,7 +124,43 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	if err != nil {
 		return fmt.Errorf("listen on port %d (ELECTRIC_PORT): %w", cfg.Port, err)
 	}
-	httpServer := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	var handler http.Handler = srv
+	var (
+		metricsServer *http.Server
+		metricsLn     net.Listener
+	)
+	if cfg.PrometheusPort > 0 {
+		reg := prometheus.NewRegistry()
+		m, err := metrics.New(reg, metrics.Sources{
+			Shapes:          func() float64 { return float64(registry.Len()) },
+			WaitingClients:  func() float64 { return float64(srv.Waiting()) },
+			Transactions:    func() float64 { return float64(collector.Transactions()) },
+			ChangesRouted:   func() float64 { return float64(collector.ChangesRouted()) },
+			SnapshotRows:    func() float64 { return float64(registry.SnapshotRows()) },
+			StorageBytes:    func() float64 { return float64(registry.StorageBytes()) },
+			ReceivedWALByte: func() float64 { return float64(stream.ReceivedBytes()) },
+			ReplicationLag: func() float64 {
+				st, _ := monitor.Stats()
+				return float64(st.LagBytes)
+			},
+			RetainedWAL: func() float64 {
+				st, _ := monitor.Stats()
+				return float64(st.RetainedBytes)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		handler = m.Middleware(srv)
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler(reg))
+		mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "Not found", http.StatusNotFound) })
+		if metricsLn, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.PrometheusPort))); err != nil {
+			return fmt.Errorf("listen on port %d (ELECTRIC_PROMETHEUS_PORT): %w", cfg.PrometheusPort, err)
+		}
+		metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("galvani serving", "addr", ln.Addr().String(), "storage", cfg.StorageDir, "shapes", registry.Len())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -141,8 +181,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		}
 		return nil
 	})
+	if metricsServer != nil {
+		g.Go(func() error {
+			if err := metricsServer.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
+		if metricsServer != nil {
+			metricsServer.Close()
+		}
 		srv.Drain()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), shutdownTimeout)
 		defer cancel()

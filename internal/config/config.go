@@ -125,6 +125,16 @@ type Config struct {
 	// (ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE, --max-txn-size; 0, the default,
 	// means no limit).
 	MaxTxnSize int64
+	// ManualTablePublishing stops Galvani from altering the publication or
+	// tables (ELECTRIC_MANUAL_TABLE_PUBLISHING; default false).
+	ManualTablePublishing bool
+	// MaxInitialRequests and MaxExistingRequests bound concurrent shape
+	// requests for new and known shapes (ELECTRIC_MAX_CONCURRENT_REQUESTS;
+	// defaults 300 and 10000); 0 means no limit.
+	MaxInitialRequests, MaxExistingRequests int
+	// PrometheusPort serves /metrics when positive
+	// (ELECTRIC_PROMETHEUS_PORT; default unset).
+	PrometheusPort int
 }
 
 // Default returns a Config holding every default. It is not valid as it
@@ -137,6 +147,8 @@ func Default() Config {
 		LongPollTimeout:     DefaultLongPollTimeout,
 		SchemaCheckInterval: DefaultSchemaCheckInterval,
 		WALRetainedWarn:     DefaultWALRetainedWarn,
+		MaxInitialRequests:  300,
+		MaxExistingRequests: 10000,
 		ChunkThreshold:      DefaultChunkThreshold,
 		CacheMaxAge:         DefaultCacheMaxAge,
 		CacheStaleAge:       DefaultCacheStaleAge,

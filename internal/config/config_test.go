@@ -88,6 +88,8 @@ func TestDefaults(t *testing.T) {
 		LogLevel:            slog.LevelInfo,
 		SchemaCheckInterval: 10 * time.Second,
 		WALRetainedWarn:     1 << 30,
+		MaxInitialRequests:  300,
+		MaxExistingRequests: 10000,
 	}
 	if c != want {
 		t.Errorf("Load(nil, minimal env) =\n%+v\nwant\n%+v", c, want)
@@ -349,9 +351,6 @@ var mattering = map[string]string{
 	"CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN":               "true",
 	"ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME": "true",
 	"ELECTRIC_REPLICATION_IDLE_TIMEOUT":                   "5min",
-	"ELECTRIC_MANUAL_TABLE_PUBLISHING":                    "true",
-	"ELECTRIC_MAX_CONCURRENT_REQUESTS":                    `{"initial":300,"existing":10000}`,
-	"ELECTRIC_PROMETHEUS_PORT":                            "9090",
 	"ELECTRIC_DATABASE_CA_CERTIFICATE_FILE":               "/etc/ssl/ca.pem",
 	"ELECTRIC_FEATURE_FLAGS":                              "allow_subqueries",
 	"ELECTRIC_STATSD_HOST":                                "statsd:8125",
@@ -402,7 +401,6 @@ func TestUnsupportedHarmlessValuesAccepted(t *testing.T) {
 		{"ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME", "0"},
 		{"ELECTRIC_REPLICATION_IDLE_TIMEOUT", "0"},
 		{"ELECTRIC_REPLICATION_IDLE_TIMEOUT", "0s"},
-		{"ELECTRIC_MANUAL_TABLE_PUBLISHING", "FALSE"},
 		{"ELECTRIC_FEATURE_FLAGS", " , "},
 		{"ELECTRIC_MAX_SHAPES", ""},
 		{"SENTRY_DSN", "  "},
@@ -617,6 +615,7 @@ func TestVars(t *testing.T) {
 		"ELECTRIC_LONG_POLL_TIMEOUT", "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", "ELECTRIC_CACHE_MAX_AGE",
 		"ELECTRIC_CACHE_STALE_AGE", "ELECTRIC_DB_POOL_SIZE", "ELECTRIC_ENABLE_INTEGRATION_TESTING",
 		"ELECTRIC_LOG_LEVEL", "ELECTRIC_LISTEN_ON_IPV6", "ELECTRIC_MAX_SHAPES", "ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE",
+		"ELECTRIC_MANUAL_TABLE_PUBLISHING", "ELECTRIC_MAX_CONCURRENT_REQUESTS", "ELECTRIC_PROMETHEUS_PORT",
 		"GALVANI_SCHEMA_CHECK_INTERVAL", "GALVANI_WAL_RETAINED_WARN",
 	}
 	vars := config.Vars()

@@ -51,6 +51,12 @@ func (c Config) check() []*FieldError {
 	if err := checkStreamID(c.ReplicationStreamID); err != nil {
 		add(envReplicationStreamID, c.ReplicationStreamID, err)
 	}
+	if c.PrometheusPort < 0 || c.PrometheusPort > 65535 || (c.PrometheusPort != 0 && c.PrometheusPort == c.Port) {
+		add(envPrometheusPort, strconv.Itoa(c.PrometheusPort), reason(ErrOutOfRange, "%d is not a free port number: use 1-65535, other than ELECTRIC_PORT", c.PrometheusPort))
+	}
+	if c.MaxInitialRequests < 0 || c.MaxExistingRequests < 0 {
+		add(envMaxConcurrent, "", reason(ErrOutOfRange, "limits must not be negative (0: no limit)"))
+	}
 	if c.MaxShapes < 0 {
 		add(envMaxShapes, strconv.Itoa(c.MaxShapes), reason(ErrOutOfRange, "%d is negative: use 0 for no limit", c.MaxShapes))
 	}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -26,6 +28,9 @@ const (
 	envWALRetainedWarn       = "GALVANI_WAL_RETAINED_WARN"
 	envMaxShapes             = "ELECTRIC_MAX_SHAPES"
 	envMaxTxnSize            = "ELECTRIC_EXPERIMENTAL_MAX_TXN_SIZE"
+	envManualPublishing      = "ELECTRIC_MANUAL_TABLE_PUBLISHING"
+	envMaxConcurrent         = "ELECTRIC_MAX_CONCURRENT_REQUESTS"
+	envPrometheusPort        = "ELECTRIC_PROMETHEUS_PORT"
 )
 
 // Var describes one supported setting, for the README table and --help.
@@ -220,6 +225,42 @@ func settings() []setting {
 					return nil
 				}
 				c.MaxTxnSize, err = parseSize(v)
+				return err
+			},
+		},
+		{
+			env: envManualPublishing, flag: "manual-table-publishing", def: "false", isBool: true,
+			help: "Never alter the publication or tables: shapes need their table already published with REPLICA IDENTITY FULL",
+			apply: func(c *Config, v string) (err error) {
+				c.ManualTablePublishing, err = parseBool(v)
+				return err
+			},
+		},
+		{
+			env: envMaxConcurrent, flag: "max-concurrent-requests", def: `{"initial":300,"existing":10000}`,
+			help: "Admission control: concurrent shape requests for new shapes (initial) and known ones (existing), as JSON; over it, 503 with retry-after",
+			apply: func(c *Config, v string) error {
+				var lim struct {
+					Initial  *int `json:"initial"`
+					Existing *int `json:"existing"`
+				}
+				if err := json.Unmarshal([]byte(v), &lim); err != nil {
+					return fmt.Errorf("%w: want JSON such as {\"initial\":300,\"existing\":10000}", ErrInvalid)
+				}
+				if lim.Initial != nil {
+					c.MaxInitialRequests = *lim.Initial
+				}
+				if lim.Existing != nil {
+					c.MaxExistingRequests = *lim.Existing
+				}
+				return nil
+			},
+		},
+		{
+			env: envPrometheusPort, flag: "prometheus-port", def: "",
+			help: "Serve Prometheus metrics at /metrics on this port (unset: no metrics server)",
+			apply: func(c *Config, v string) (err error) {
+				c.PrometheusPort, err = parseInt(v, "9090")
 				return err
 			},
 		},

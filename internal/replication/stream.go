@@ -65,9 +65,10 @@ type Config struct {
 
 // Stream is a replication connection that reconnects until its context ends.
 type Stream struct {
-	cfg   Config
-	log   *slog.Logger
-	state atomic.Int32
+	cfg      Config
+	log      *slog.Logger
+	state    atomic.Int32
+	received atomic.Uint64 // WAL data bytes received
 
 	mu      sync.Mutex
 	lastErr error
@@ -90,6 +91,9 @@ func New(cfg Config) *Stream {
 	}
 	return &Stream{cfg: cfg, log: log.With("subsystem", "replication")}
 }
+
+// ReceivedBytes returns the bytes of WAL data received so far.
+func (s *Stream) ReceivedBytes() uint64 { return s.received.Load() }
 
 // State returns the stream's current state.
 func (s *Stream) State() State { return State(s.state.Load()) }
@@ -384,6 +388,7 @@ func (s *Stream) stream(ctx context.Context, conn *pgconn.PgConn, sink Sink, sta
 					return fmt.Errorf("parse xlogdata: %w", err)
 				}
 				received = max(received, pg.LSN(xld.WALStart)+pg.LSN(len(xld.WALData)))
+				s.received.Add(uint64(len(xld.WALData)))
 				ev, err := dec.decode(xld.WALData)
 				if err != nil {
 					return &PermanentError{fmt.Errorf("decode pgoutput: %w", err)}

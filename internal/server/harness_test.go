@@ -143,7 +143,7 @@ func (h *harness) start(t *testing.T) {
 		StorageDir:     h.storage,
 		ChunkThreshold: h.opts.chunkThreshold,
 		SnapshotPool:   pool,
-		Publisher:      replication.NewPublisher(pool, h.pub),
+		Publisher:      replication.NewPublisher(pool, h.pub, false),
 		Logger:         log,
 	})
 	if err != nil {

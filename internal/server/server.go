@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/galvani-sync/galvani/internal/pg"
@@ -37,6 +38,10 @@ type Config struct {
 	LongPollTimeout time.Duration
 	CacheMaxAge     int // seconds
 	CacheStaleAge   int // seconds
+	// MaxInitialRequests and MaxExistingRequests bound concurrent shape
+	// requests for new and known shapes (admission control, §12.4); 0
+	// means no limit.
+	MaxInitialRequests, MaxExistingRequests int64
 	// AllowDelete enables DELETE /v1/shape
 	// (ELECTRIC_ENABLE_INTEGRATION_TESTING).
 	AllowDelete bool
@@ -62,6 +67,9 @@ type Server struct {
 
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
+
+	waiting           atomic.Int64 // live requests holding for changes
+	initial, existing atomic.Int64 // admitted requests (admission control)
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -75,6 +83,9 @@ func New(cfg Config, log *slog.Logger, cat Catalog, reg Registry, global func() 
 		draining: make(chan struct{}),
 	}
 }
+
+// Waiting returns the number of live requests waiting for changes.
+func (s *Server) Waiting() int64 { return s.waiting.Load() }
 
 func (s *Server) isDraining() bool {
 	select {

@@ -24,9 +24,24 @@ func (s *Server) getShape(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	initial := req.handle == ""
+	if !initial {
+		_, known := s.registry.Get(req.handle)
+		initial = !known
+	}
+	release, err := s.admit(initial)
+	if err != nil {
+		return err
+	}
+	defer func() { release() }()
 	sh, err := s.resolve(r.Context(), req)
 	if err != nil {
 		return err
+	}
+	if initial {
+		// The snapshot is done: hold an "existing" permit while serving.
+		release()
+		release = s.hold(&s.existing)
 	}
 	if req.sse {
 		err = s.serveSSE(w, r, req, sh)
@@ -76,6 +91,12 @@ func (s *Server) resolve(ctx context.Context, req *shapeRequest) (*shapes.Shape,
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, errClientGone
+				}
+				var um interface{ UserMessage() string }
+				if errors.As(err, &um) {
+					e := unavailable(um.UserMessage(), 10, err)
+					e.headers[protocol.HeaderKnownError] = "true"
+					return nil, e
 				}
 				e := unavailable("Failed to create shape, please retry", 1, err)
 				e.headers[protocol.HeaderKnownError] = "true"
@@ -184,6 +205,8 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 func (s *Server) wait(ctx context.Context, l *shapelog.Log, changed <-chan struct{}, after protocol.Offset, timeout time.Duration, inclusive bool) (bool, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
 	for {
 		select {
 		case <-changed:

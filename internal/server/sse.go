@@ -105,6 +105,8 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, req *shapeRequ
 	keepAlive := time.NewTimer(sseKeepAlive)
 	defer keepAlive.Stop()
 	pos := req.offset
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
 	for {
 		select {
 		case <-changed:

@@ -293,6 +293,17 @@ func (l *Log) headLocked() protocol.Offset {
 	return protocol.Offset{Tx: 0, Op: uint64(max(len(l.snapEnds)-1, 0))}
 }
 
+// Size returns the durable bytes of the snapshot and the change log.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	n := l.durableEnd
+	if len(l.snapEnds) > 0 {
+		n += l.snapEnds[len(l.snapEnds)-1]
+	}
+	return n
+}
+
 // SnapshotChunks returns the number of snapshot chunks.
 func (l *Log) SnapshotChunks() int {
 	l.mu.RLock()

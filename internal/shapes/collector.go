@@ -37,6 +37,8 @@ type Collector struct {
 
 	flushed atomic.Uint64 // end LSN of the last durable transaction
 	global  atomic.Uint64 // commit LSN of the last transaction every shape has
+	txns    atomic.Uint64 // transactions processed
+	routed  atomic.Uint64 // (change, shape) pairs applied
 
 	// Owned by Run.
 	byRel      map[pg.OID][]*Shape
@@ -101,6 +103,12 @@ func (c *Collector) Handle(ctx context.Context, ev replication.Event) error {
 // Flushed returns the end LSN of the last transaction that every affected
 // shape has made durable: the LSN that may be acknowledged.
 func (c *Collector) Flushed() pg.LSN { return pg.LSN(c.flushed.Load()) }
+
+// Transactions returns how many transactions the Collector processed.
+func (c *Collector) Transactions() uint64 { return c.txns.Load() }
+
+// ChangesRouted returns how many times a change was applied to a shape.
+func (c *Collector) ChangesRouted() uint64 { return c.routed.Load() }
 
 // GlobalLSN returns the commit LSN up to which every shape's log holds
 // everything (global_last_seen_lsn).
@@ -323,6 +331,7 @@ func (c *Collector) event(ctx context.Context, ev replication.Event) error {
 			if err := s.apply(&ev.Change, c.xid, c.lsn, &c.enc); err != nil {
 				c.applyFailed(s, err)
 			}
+			c.routed.Add(1)
 		}
 	case replication.EventCommit:
 		if !c.inTxn {
@@ -343,6 +352,7 @@ func (c *Collector) event(ctx context.Context, ev replication.Event) error {
 		}
 		c.recent[c.seq%recentXids] = c.xid
 		c.seq++
+		c.txns.Add(1)
 		c.inTxn = false
 		c.pendingEnd, c.pendingLSN = ev.EndLSN, c.lsn
 		if c.unflushed == 0 {

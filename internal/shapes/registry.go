@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -80,6 +81,8 @@ type Registry struct {
 	ctx       context.Context // ends at Close; creations run under it
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
+
+	snapshotRows atomic.Uint64
 
 	mu         sync.Mutex
 	closed     bool
@@ -200,6 +203,20 @@ func (r *Registry) Get(handle string) (*Shape, bool) {
 	defer r.mu.Unlock()
 	s, ok := r.byHandle[handle]
 	return s, ok
+}
+
+// SnapshotRows returns how many rows initial snapshots have written.
+func (r *Registry) SnapshotRows() uint64 { return r.snapshotRows.Load() }
+
+// StorageBytes returns the bytes the live shapes' logs hold on disk.
+func (r *Registry) StorageBytes() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for _, s := range r.byHandle {
+		n += s.log.Size()
+	}
+	return n
 }
 
 // Len returns the number of live shapes.
@@ -369,6 +386,7 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 	if err := shapelog.SyncDir(r.dir); err != nil {
 		return nil, err
 	}
+	r.snapshotRows.Add(uint64(sw.Rows()))
 	r.log.Info("shape created", "handle", handle, "table", rel.QualifiedName(), "rows", sw.Rows(), "took", time.Since(start))
 	return s, nil
 }
