@@ -201,8 +201,19 @@ type Row = map[string]*string
 // settings.
 func tableRows(t testing.TB, conn *pgx.Conn, schema, table string, pk []string) map[string]Row {
 	t.Helper()
+	return queryRows(t, conn, schema, table, pk, "*", "")
+}
+
+// queryRows is tableRows for `SELECT <cols> FROM table WHERE <where>` with
+// the where clause's parameters: what a filtered shape must hold.
+func queryRows(t testing.TB, conn *pgx.Conn, schema, table string, pk []string, cols, where string, args ...any) map[string]Row {
+	t.Helper()
 	ctx := context.Background()
-	rows, err := conn.Query(ctx, fmt.Sprintf("SELECT * FROM %s.%s", pgx.Identifier{schema}.Sanitize(), pgx.Identifier{table}.Sanitize()), pgx.QueryResultFormats{pgx.TextFormatCode})
+	sql := fmt.Sprintf("SELECT %s FROM %s.%s", cols, pgx.Identifier{schema}.Sanitize(), pgx.Identifier{table}.Sanitize())
+	if where != "" {
+		sql += " WHERE " + where
+	}
+	rows, err := conn.Query(ctx, sql, append([]any{pgx.QueryResultFormats{pgx.TextFormatCode}}, args...)...)
 	if err != nil {
 		t.Fatalf("select %s: %v", table, err)
 	}

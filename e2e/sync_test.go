@@ -20,6 +20,38 @@ type shapeSpec struct {
 	name, table string
 	pk          []string
 	sse         bool // live mode by server-sent events instead of long-poll
+	// A filtered shape: where clause, its parameters and the columns.
+	where   string
+	params  []string
+	columns string // "" for every column
+}
+
+// shapeParams returns the shape's request parameters.
+func (s shapeSpec) shapeParams() map[string]string {
+	p := map[string]string{"table": s.table}
+	if s.where != "" {
+		p["where"] = s.where
+	}
+	for i, v := range s.params {
+		p[fmt.Sprintf("params[%d]", i+1)] = v
+	}
+	if s.columns != "" {
+		p["columns"] = s.columns
+	}
+	return p
+}
+
+// rows reads what the shape must hold from Postgres.
+func (s shapeSpec) rows(t testing.TB, conn *pgx.Conn) map[string]Row {
+	cols := "*"
+	if s.columns != "" {
+		cols = s.columns
+	}
+	args := make([]any, len(s.params))
+	for i, p := range s.params {
+		args[i] = p
+	}
+	return queryRows(t, conn, "public", s.table, s.pk, cols, s.where, args...)
 }
 
 // TestOfficialClientFollowsRandomWorkload is the core promise: the official
@@ -57,10 +89,14 @@ func TestOfficialClientFollowsRandomWorkload(t *testing.T) {
 		{name: "items", table: "items", pk: []string{"id"}},
 		{name: "late", table: "late", pk: []string{"a", "b"}},
 		{name: "items-sse", table: "items", pk: []string{"id"}, sse: true},
+		// Filtered shapes: updates move rows in and out of them.
+		{name: "items-n", table: "items", pk: []string{"id"}, where: "n > $1 AND done", params: []string{"3"}},
+		{name: "items-title", table: "items", pk: []string{"id"}, where: "title LIKE 'new%' OR id IN (1, 2, 3)", columns: "id,title,n"},
+		{name: "late-a", table: "late", pk: []string{"a", "b"}, where: "a BETWEEN $1 AND $2", params: []string{"5", "12"}},
 	}
 	cfg := nodeclient.Config{URL: srv.url("/v1/shape")}
 	for _, s := range shapes {
-		cfg.Shapes = append(cfg.Shapes, nodeclient.ShapeConfig{Name: s.name, Params: map[string]string{"table": s.table}, LiveSSE: s.sse})
+		cfg.Shapes = append(cfg.Shapes, nodeclient.ShapeConfig{Name: s.name, Params: s.shapeParams(), LiveSSE: s.sse})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -176,7 +212,7 @@ func newChecker(t *testing.T, client *nodeclient.Process, conn *pgx.Conn, shapes
 
 func (c *checker) record() {
 	for _, s := range c.shapes {
-		hist := append(c.history[s.name], tableRows(c.t, c.conn, "public", s.table, s.pk))
+		hist := append(c.history[s.name], s.rows(c.t, c.conn))
 		c.history[s.name] = hist
 		if _, ok := c.matched[s.name]; !ok {
 			c.matched[s.name] = -1

@@ -104,6 +104,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		CacheMaxAge:         cfg.CacheMaxAge,
 		CacheStaleAge:       cfg.CacheStaleAge,
 		AllowDelete:         cfg.EnableIntegrationTesting,
+		Started:             stream.Started(),
 		MaxInitialRequests:  int64(cfg.MaxInitialRequests),
 		MaxExistingRequests: int64(cfg.MaxExistingRequests),
 		HealthDetail: func() map[string]any {

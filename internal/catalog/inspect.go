@@ -41,6 +41,8 @@ func NewInspector(pool *pgxpool.Pool) *Inspector {
 const relationQuery = `
 SELECT c.oid, n.nspname, c.relname, c.relreplident, c.relkind, c.relispartition,
        a.attgenerated <> '' AS generated,
+       CASE WHEN a.attcollation NOT IN (0, 100) THEN co.collname END AS collation,
+       (SELECT datcollate FROM pg_catalog.pg_database WHERE datname = current_database()) AS db_collation,
        a.attname, a.atttypid, a.atttypmod, a.attndims, a.attnotnull,
        t.typname, t.typtype,
        (t.typlen = -1 AND t.typelem <> 0 AND e.typarray = t.oid) AS is_array,
@@ -52,6 +54,7 @@ SELECT c.oid, n.nspname, c.relname, c.relreplident, c.relkind, c.relispartition,
   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
   LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem
   LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary
+  LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
  WHERE c.relkind IN ('r', 'p') AND `
 
 const (
@@ -143,6 +146,8 @@ func (i *Inspector) query(ctx context.Context, q string, args ...any) (*pg.Relat
 			replident        byte
 			relkind          byte
 			isPartition      bool
+			collation        *string
+			dbCollation      string
 			c                pg.Column
 			typmod, ndims    int32
 			typname          string
@@ -153,13 +158,16 @@ func (i *Inspector) query(ctx context.Context, q string, args ...any) (*pg.Relat
 			pkPosition       *int32
 		)
 		if err := rows.Scan(&relOID, &nspname, &relname, &replident, &relkind, &isPartition,
-			&c.Generated, &c.Name, &typOID, &typmod, &ndims, &c.NotNull,
+			&c.Generated, &collation, &dbCollation, &c.Name, &typOID, &typmod, &ndims, &c.NotNull,
 			&typname, &typtype, &isArray, &elemName, &elemType, &pkPosition); err != nil {
 			return nil, err
 		}
 		if rel == nil {
 			rel = &pg.Relation{ID: pg.OID(relOID), Schema: nspname, Name: relname, ReplicaIdentity: replident,
-				Partitioned: relkind == 'p', IsPartition: isPartition}
+				Partitioned: relkind == 'p', IsPartition: isPartition, DefaultCollation: dbCollation}
+		}
+		if collation != nil {
+			c.Collation = *collation
 		}
 		c.TypeOID = pg.OID(typOID)
 		c.TypeMod = typmod

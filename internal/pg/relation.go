@@ -19,6 +19,9 @@ type Column struct {
 	// Generated is set for a stored generated column, which pgoutput (before
 	// Postgres 18) does not send.
 	Generated bool `json:"generated,omitempty"`
+	// Collation names the column's collation when it is not the
+	// database's default ("" otherwise).
+	Collation string `json:"collation,omitempty"`
 }
 
 // Relation is a table as Galvani sees it: its identity, its columns in
@@ -38,6 +41,9 @@ type Relation struct {
 	// for a table that is a partition of one.
 	Partitioned bool `json:"partitioned,omitempty"`
 	IsPartition bool `json:"is_partition,omitempty"`
+	// DefaultCollation is the database's default collation (datcollate),
+	// under which text columns without their own collation compare.
+	DefaultCollation string `json:"default_collation,omitempty"`
 }
 
 // ColumnIndex returns the position of the column named name, or -1.

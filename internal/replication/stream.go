@@ -69,6 +69,8 @@ type Stream struct {
 	log      *slog.Logger
 	state    atomic.Int32
 	received atomic.Uint64 // WAL data bytes received
+	started  chan struct{} // closed once the slot and publication first exist
+	once     sync.Once
 
 	mu      sync.Mutex
 	lastErr error
@@ -89,8 +91,13 @@ func New(cfg Config) *Stream {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Stream{cfg: cfg, log: log.With("subsystem", "replication")}
+	return &Stream{cfg: cfg, log: log.With("subsystem", "replication"), started: make(chan struct{})}
 }
+
+// Started is closed once the stream has set up its slot and publication
+// for the first time: shapes created before that could be invalidated by
+// the publication's creation.
+func (s *Stream) Started() <-chan struct{} { return s.started }
 
 // ReceivedBytes returns the bytes of WAL data received so far.
 func (s *Stream) ReceivedBytes() uint64 { return s.received.Load() }
@@ -233,6 +240,7 @@ func (s *Stream) runOnce(ctx context.Context, sink Sink) (connected bool, err er
 		return false, fmt.Errorf("start replication: %w", err)
 	}
 	s.state.Store(int32(StateStreaming))
+	s.once.Do(func() { close(s.started) })
 	s.log.Info("replication started", "slot", s.cfg.Slot, "publication", s.cfg.Publication, "from", startLSN)
 	if err := sink.Handle(ctx, Event{Kind: EventStart, StartLSN: startLSN, SystemID: ident.SystemID, Timeline: ident.Timeline}); err != nil {
 		return true, &sinkError{err}

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -25,6 +28,17 @@ type shapeRequest struct {
 	log           string
 	where         string
 	params        map[string]string
+}
+
+// strictQuery parses the query string, refusing one that does not parse
+// whole: net/url drops a malformed pair (such as one holding a raw ";")
+// silently, which could turn a narrow shape request into a wider one.
+func strictQuery(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, invalidField("query", "malformed query string: "+err.Error())
+	}
+	return q, nil
 }
 
 // isTrue applies the protocol's rule for live and live_sse: present with
@@ -120,10 +134,7 @@ func parseShapeRequest(q url.Values) (*shapeRequest, error) {
 		add(protocol.ParamParams, perr)
 	}
 	req.params = params
-	if w := q.Get(protocol.ParamWhere); w != "" {
-		req.where = w
-		add(protocol.ParamWhere, "where clauses are not supported by this version of Galvani")
-	}
+	req.where = q.Get(protocol.ParamWhere)
 	if len(errs) > 0 {
 		return nil, invalid(errs)
 	}
@@ -139,6 +150,24 @@ func parseParams(q url.Values) (map[string]string, string) {
 			continue
 		}
 		params[k[len("params["):len(k)-1]] = v[0]
+	}
+	// The JSON-object form: params={"1":"a","2":"b"} (values may be JSON
+	// strings, numbers or booleans; they are bound as text).
+	if raw := q.Get(protocol.ParamParams); raw != "" {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+			return nil, "Parameters must be an object with numbers as keys"
+		}
+		for k, v := range obj {
+			switch v := v.(type) {
+			case string:
+				params[k] = v
+			case float64, bool:
+				params[k] = fmt.Sprint(v)
+			default:
+				return nil, "Parameter values must be strings"
+			}
+		}
 	}
 	if len(params) == 0 {
 		return nil, ""
@@ -158,6 +187,18 @@ func parseParams(q url.Values) (map[string]string, string) {
 		}
 	}
 	return params, ""
+}
+
+// paramList returns the parameters in $n order.
+func (r *shapeRequest) paramList() []string {
+	if len(r.params) == 0 {
+		return nil
+	}
+	out := make([]string, len(r.params))
+	for i := range out {
+		out[i] = r.params[strconv.Itoa(i+1)]
+	}
+	return out
 }
 
 // requestKey identifies the request's shape definition before the catalog

@@ -42,6 +42,9 @@ type Config struct {
 	// requests for new and known shapes (admission control, §12.4); 0
 	// means no limit.
 	MaxInitialRequests, MaxExistingRequests int64
+	// Started, when set, is closed once replication is set up; requests
+	// that create a shape wait up to StartTimeout for it (§2.6).
+	Started <-chan struct{}
 	// AllowDelete enables DELETE /v1/shape
 	// (ELECTRIC_ENABLE_INTEGRATION_TESTING).
 	AllowDelete bool

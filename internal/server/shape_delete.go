@@ -17,7 +17,10 @@ func (s *Server) deleteShape(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.AllowDelete {
 		return &httpError{status: http.StatusMethodNotAllowed, body: map[string]string{"message": "DELETE not allowed"}}
 	}
-	q := r.URL.Query()
+	q, err := strictQuery(r)
+	if err != nil {
+		return err
+	}
 	if v, ok := q[protocol.ParamLive]; ok && v[0] != "true" && v[0] != "false" {
 		return invalidField(protocol.ParamLive, "is invalid")
 	}
@@ -78,7 +81,7 @@ func (s *Server) definitionOf(r *http.Request, q url.Values) (shapes.Definition,
 	case err != nil:
 		return shapes.Definition{}, databaseUnreachable(err)
 	}
-	def, err := shapes.NewDefinition(rel, req.columns, req.replica, req.log)
+	def, err := shapes.NewDefinition(rel, req.columns, req.where, req.paramList(), req.replica, req.log)
 	var verr *shapes.ValidationError
 	if errors.As(err, &verr) {
 		return shapes.Definition{}, invalidField(verr.Field, verr.Message)

@@ -20,7 +20,11 @@ var errClientGone = errors.New("client gone")
 
 // getShape serves GET /v1/shape.
 func (s *Server) getShape(w http.ResponseWriter, r *http.Request) error {
-	req, err := parseShapeRequest(r.URL.Query())
+	q, err := strictQuery(r)
+	if err != nil {
+		return err
+	}
+	req, err := parseShapeRequest(q)
 	if err != nil {
 		return err
 	}
@@ -78,7 +82,7 @@ func (s *Server) resolve(ctx context.Context, req *shapeRequest) (*shapes.Shape,
 		case err != nil:
 			return nil, databaseUnreachable(err)
 		}
-		def, err := shapes.NewDefinition(rel, req.columns, req.replica, req.log)
+		def, err := shapes.NewDefinition(rel, req.columns, req.where, req.paramList(), req.replica, req.log)
 		var verr *shapes.ValidationError
 		if errors.As(err, &verr) {
 			return nil, invalidField(verr.Field, verr.Message)
@@ -87,6 +91,9 @@ func (s *Server) resolve(ctx context.Context, req *shapeRequest) (*shapes.Shape,
 			return nil, err
 		}
 		if sh, ok = s.registry.Lookup(def.Key()); !ok {
+			if err := s.waitStarted(ctx); err != nil {
+				return nil, err
+			}
 			sh, err = s.registry.Resolve(ctx, def, rel)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -112,6 +119,27 @@ func (s *Server) resolve(ctx context.Context, req *shapeRequest) (*shapes.Shape,
 	}
 	sh.Touch()
 	return sh, nil
+}
+
+// startTimeout bounds how long a request that creates a shape waits for
+// replication to be set up before answering 503 (§2.6).
+const startTimeout = 5 * time.Second
+
+// waitStarted waits for replication to be set up at least once.
+func (s *Server) waitStarted(ctx context.Context) error {
+	if s.cfg.Started == nil {
+		return nil
+	}
+	t := time.NewTimer(startTimeout)
+	defer t.Stop()
+	select {
+	case <-s.cfg.Started:
+		return nil
+	case <-ctx.Done():
+		return errClientGone
+	case <-t.C:
+		return unavailable("Timeout waiting for replication to start", 5, nil)
+	}
 }
 
 // gone answers a request whose shape disappeared while it was served.

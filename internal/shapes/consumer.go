@@ -38,9 +38,15 @@ func (s *Shape) decide(xid uint32, lsn pg.LSN) bool {
 }
 
 // matches reports whether a row (in the shape's relation layout) belongs
-// to the shape.
+// to the shape: its where clause is TRUE for it. A clause Postgres would
+// fail on for this row (division by zero, overflow) does not match; the
+// snapshot query would have failed on such a row too.
 func (s *Shape) matches(row pg.Row) bool {
-	return true
+	if s.where == nil {
+		return true
+	}
+	ok, err := s.where.Eval(row)
+	return err == nil && ok
 }
 
 // apply converts one change into the shape's log entries (protocol §5.6).

@@ -2,12 +2,14 @@ package shapes
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
 	"strings"
 
 	"github.com/galvani-sync/galvani/internal/pg"
+	"github.com/galvani-sync/galvani/internal/where"
 	"github.com/galvani-sync/galvani/protocol"
 )
 
@@ -18,9 +20,12 @@ type Definition struct {
 	Table  string `json:"table"`
 	// Columns lists the selected columns, sorted; nil selects every column.
 	Columns []string `json:"columns,omitempty"`
-	// Where is the normalised where clause; empty selects every row.
-	Where  string   `json:"where,omitempty"`
-	Params []string `json:"params,omitempty"`
+	// Where is the where clause as given and Params its parameters; empty
+	// selects every row. WhereNormalized is its canonical form (parameters
+	// substituted as typed literals), which identifies the shape.
+	Where           string   `json:"where,omitempty"`
+	Params          []string `json:"params,omitempty"`
+	WhereNormalized string   `json:"where_normalized,omitempty"`
 	// Replica is protocol.ReplicaDefault or protocol.ReplicaFull.
 	Replica string `json:"replica"`
 	// Log is protocol.LogFull or protocol.LogChangesOnly.
@@ -38,9 +43,20 @@ func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
 
 // NewDefinition validates a request's shape parameters against the table
 // and returns the normalised definition. columns is nil when the request
-// did not name columns.
-func NewDefinition(rel *pg.Relation, columns []string, replica, logMode string) (Definition, error) {
+// did not name columns; whereText is "" for none.
+func NewDefinition(rel *pg.Relation, columns []string, whereText string, params []string, replica, logMode string) (Definition, error) {
 	def := Definition{Schema: rel.Schema, Table: rel.Name, Replica: replica, Log: logMode}
+	if whereText != "" {
+		expr, err := compileWhere(whereText, params, rel)
+		var werr *where.Error
+		if errors.As(err, &werr) {
+			return Definition{}, &ValidationError{werr.Field, werr.Message}
+		}
+		if err != nil {
+			return Definition{}, err
+		}
+		def.Where, def.Params, def.WhereNormalized = whereText, params, expr.Normalized()
+	}
 	if def.Replica == "" {
 		def.Replica = protocol.ReplicaDefault
 	}
@@ -104,8 +120,12 @@ func NewDefinition(rel *pg.Relation, columns []string, replica, logMode string) 
 }
 
 // Key returns the definition's canonical form: equal keys, equal shapes.
+// The where clause counts by its normalised form only, so spacing and
+// keyword case do not make a new shape.
 func (d Definition) Key() string {
-	b, err := json.Marshal(d)
+	id := d
+	id.Where, id.Params = "", nil
+	b, err := json.Marshal(id)
 	if err != nil {
 		panic(fmt.Sprintf("marshal definition: %v", err)) // plain strings never fail
 	}
@@ -118,6 +138,15 @@ func (d Definition) hash() uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(d.Key()))
 	return h.Sum32() & (1<<27 - 1)
+}
+
+// compileWhere compiles a clause under the table's collations.
+func compileWhere(text string, params []string, rel *pg.Relation) (*where.Expr, error) {
+	opts := where.Options{DefaultCollation: rel.DefaultCollation, ColumnCollations: make([]string, len(rel.Columns))}
+	for i, c := range rel.Columns {
+		opts.ColumnCollations[i] = c.Collation
+	}
+	return where.CompileWith(text, params, rel, opts)
 }
 
 // selectedColumns returns the indexes into rel.Columns of the selected

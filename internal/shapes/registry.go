@@ -353,8 +353,18 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 		return nil, err
 	}
 	var buf, scratch []byte
+	q := snapshot.Query{Relation: rel}
+	if s.where != nil {
+		sql, args := s.where.SQL()
+		q.Where = sql
+		for _, a := range args {
+			q.Args = append(q.Args, a)
+		}
+	}
 	err = snapshot.Take(ctx, r.cfg.SnapshotPool, snapshot.Query{
 		Relation: rel,
+		Where:    q.Where,
+		Args:     q.Args,
 		NoRows:   def.Log == protocol.LogChangesOnly,
 		OnSnapshot: func(snap pg.Snapshot, _ pg.LSN) error {
 			// The Collector sets s.snap; its reply orders that write
@@ -362,9 +372,6 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 			return r.collector.setSnapshot(ctx, s, snap)
 		},
 		OnRow: func(row pg.Row) error {
-			if !s.matches(row) {
-				return nil
-			}
 			buf, scratch = s.appendSnapshotInsert(buf[:0], row, scratch)
 			return sw.Add(buf)
 		},

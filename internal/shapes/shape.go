@@ -9,6 +9,7 @@ import (
 	"github.com/galvani-sync/galvani/internal/catalog"
 	"github.com/galvani-sync/galvani/internal/pg"
 	"github.com/galvani-sync/galvani/internal/shapelog"
+	"github.com/galvani-sync/galvani/internal/where"
 	"github.com/galvani-sync/galvani/protocol"
 )
 
@@ -22,6 +23,7 @@ type Shape struct {
 	cols       []int  // selected columns, indexes into rel.Columns
 	isPK       []bool // per rel column
 	schemaJSON string
+	where      *where.Expr // nil: every row
 	log        *shapelog.Log
 	dir        string
 	createdAt  time.Time
@@ -67,6 +69,12 @@ func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log
 	if err != nil {
 		return nil, err
 	}
+	var expr *where.Expr
+	if def.Where != "" {
+		if expr, err = compileWhere(def.Where, def.Params, rel); err != nil {
+			return nil, fmt.Errorf("compile where clause of %s: %w", handle, err)
+		}
+	}
 	isPK := make([]bool, len(rel.Columns))
 	for _, i := range rel.PK {
 		isPK[i] = true
@@ -79,6 +87,7 @@ func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log
 		cols:       cols,
 		isPK:       isPK,
 		schemaJSON: string(catalog.AppendSchemaJSON(nil, rel, cols)),
+		where:      expr,
 		log:        log,
 		dir:        dir,
 		createdAt:  created,
