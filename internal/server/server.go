@@ -29,6 +29,7 @@ type Registry interface {
 	Get(handle string) (*shapes.Shape, bool)
 	Resolve(ctx context.Context, def shapes.Definition, rel *pg.Relation) (*shapes.Shape, error)
 	Delete(ctx context.Context, s *shapes.Shape) error
+	Subset(ctx context.Context, s *shapes.Shape, req shapes.SubsetRequest) ([]byte, pg.LSN, error)
 }
 
 // Config configures a Server.
@@ -157,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rt == routeShape && r.Method == http.MethodOptions:
 		s.options(w, r)
-	case rt == routeShape && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case rt == routeShape && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodPost):
 		if err := s.getShape(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -170,7 +171,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 		}
 	case rt == routeShape:
-		h.Set("allow", "GET, HEAD, DELETE, OPTIONS")
+		h.Set("allow", "GET, HEAD, POST, DELETE, OPTIONS")
 		s.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, body: map[string]string{"message": r.Method + " not allowed"}})
 	default:
 		h.Set("content-type", "text/plain")

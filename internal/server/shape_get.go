@@ -28,6 +28,10 @@ func (s *Server) getShape(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	subset, err := readSubset(r, q)
+	if err != nil {
+		return err
+	}
 	initial := req.handle == ""
 	if !initial {
 		_, known := s.registry.Get(req.handle)
@@ -47,9 +51,12 @@ func (s *Server) getShape(w http.ResponseWriter, r *http.Request) error {
 		release()
 		release = s.hold(&s.existing)
 	}
-	if req.sse {
+	switch {
+	case subset.present:
+		err = s.serveSubset(w, r, req, sh, subset)
+	case req.sse:
 		err = s.serveSSE(w, r, req, sh)
-	} else {
+	default:
 		err = s.serveShape(w, r, req, sh)
 	}
 	if errors.Is(err, errClientGone) {
@@ -294,6 +301,8 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, req *shapeRequest
 	etag += `"`
 	h.Set("etag", etag)
 	switch {
+	case r.Method == http.MethodPost:
+		h.Set("cache-control", "no-cache")
 	case req.offset == protocol.BeforeAll && !req.now:
 		h.Set("cache-control", "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746")
 	case req.live:

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,10 @@ type Query struct {
 	Args  []any
 	// NoRows runs the transaction for its snapshot only (log=changes_only).
 	NoRows bool
+	// OrderBy (rendered, safe SQL), Limit (0: none) and Offset shape a
+	// subset snapshot's query.
+	OrderBy       string
+	Limit, Offset int64
 	// OnSnapshot receives the snapshot and the WAL position at its start
 	// before any row is read.
 	OnSnapshot func(snap pg.Snapshot, lsn pg.LSN) error
@@ -114,6 +119,18 @@ func readRows(ctx context.Context, conn *pgx.Conn, q Query) error {
 	if q.Where != "" {
 		sb.WriteString(" WHERE ")
 		sb.WriteString(q.Where)
+	}
+	if q.OrderBy != "" {
+		sb.WriteString(" ORDER BY ")
+		sb.WriteString(q.OrderBy)
+	}
+	if q.Limit > 0 {
+		sb.WriteString(" LIMIT ")
+		sb.WriteString(strconv.FormatInt(q.Limit, 10))
+	}
+	if q.Offset > 0 {
+		sb.WriteString(" OFFSET ")
+		sb.WriteString(strconv.FormatInt(q.Offset, 10))
 	}
 	args, err := encodeArgs(q.Args)
 	if err != nil {

@@ -18,10 +18,11 @@ import (
 type sqlRenderer struct {
 	b     strings.Builder
 	types []pgType // parameter types
+	shift int      // added to parameter numbers
 }
 
-func renderSQLText(where *pg_query.Node, types []pgType) (string, error) {
-	r := &sqlRenderer{types: types}
+func renderSQLText(where *pg_query.Node, types []pgType, shift int) (string, error) {
+	r := &sqlRenderer{types: types, shift: shift}
 	if err := r.node(where); err != nil {
 		return "", err
 	}
@@ -122,7 +123,7 @@ func (r *sqlRenderer) node(pn *pg_query.Node) error {
 			return errAt(-1, "cannot render parameter $%d", n)
 		}
 		t := r.types[n-1]
-		r.w("($", strconv.Itoa(n), "::pg_catalog.", pg.QuoteIdent(typeInfos[t.id].name))
+		r.w("($", strconv.Itoa(n+r.shift), "::pg_catalog.", pg.QuoteIdent(typeInfos[t.id].name))
 		if t.array {
 			r.w("[]")
 		}

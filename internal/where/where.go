@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
 	"github.com/galvani-sync/galvani/internal/pg"
 )
 
@@ -29,6 +31,8 @@ type Expr struct {
 	normalized string
 	sql        string
 	args       []string
+	tree       *pg_query.Node // the parsed clause, for SQLFrom
+	paramTypes []pgType
 }
 
 // Compile parses text as `SELECT 1 WHERE <text>` with the Postgres parser,
@@ -100,9 +104,10 @@ func CompileWith(text string, params []string, rel *pg.Relation, opts Options) (
 	if e.normalized, err = renderNormalized(res, params, types); err != nil {
 		return nil, toError(err, text)
 	}
-	if e.sql, err = renderSQLText(where, types); err != nil {
+	if e.sql, err = renderSQLText(where, types, 0); err != nil {
 		return nil, toError(err, text)
 	}
+	e.tree, e.paramTypes = where, types
 	e.args = append([]string(nil), params...)
 	return e, nil
 }
@@ -162,6 +167,17 @@ func (e *Expr) Normalized() string { return e.normalized }
 // nothing with side effects reaches Postgres.
 func (e *Expr) SQL() (sql string, args []string) {
 	return e.sql, append([]string(nil), e.args...)
+}
+
+// SQLFrom is SQL with the parameters numbered from $(first+1), so the
+// clause can be combined with another clause's parameters in one query.
+func (e *Expr) SQLFrom(first int) (sql string, args []string, err error) {
+	if first == 0 {
+		sql, args = e.SQL()
+		return sql, args, nil
+	}
+	sql, err = renderSQLText(e.tree, e.paramTypes, first)
+	return sql, append([]string(nil), e.args...), err
 }
 
 // Columns returns the indexes (into the relation's columns) the clause
