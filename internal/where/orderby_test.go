@@ -35,4 +35,3 @@ func TestOrderBy(t *testing.T) {
 		}
 	}
 }
-
