@@ -18,23 +18,24 @@
 // unindexed shapes, independent of how many shapes are indexed.
 package router
 
-// Cond is one (column, value) pair: the row's column must hold value, as
-// Postgres text output.
+// Cond is one (column, value) pair: the row's column (by name) must hold
+// value, as Postgres text output. Columns go by name because shapes of one
+// table may have been created against different versions of it.
 type Cond struct {
-	Column int
+	Column string
 	Value  string
 }
 
 // Table routes the rows of one table to shape ids of type T.
 type Table[T comparable] struct {
-	byColumn map[int]map[string][]T
+	byColumn map[string]map[string][]T
 	others   []T
 	conds    map[T][]Cond // for Remove
 }
 
 // NewTable returns an empty Table.
 func NewTable[T comparable]() *Table[T] {
-	return &Table[T]{byColumn: map[int]map[string][]T{}, conds: map[T][]Cond{}}
+	return &Table[T]{byColumn: map[string]map[string][]T{}, conds: map[T][]Cond{}}
 }
 
 // Add registers id. conds is its necessary condition: nil or empty means
@@ -94,14 +95,15 @@ func (t *Table[T]) All() []T {
 	return out
 }
 
-// Value reads a row's column as Postgres text; ok is false for NULL, which
-// no condition matches.
-type Value func(column int) (text string, ok bool)
+// Value reads a row's column as Postgres text; ok is false for NULL (or a
+// column the row lacks), which no condition matches.
+type Value func(column string) (text string, ok bool)
 
-// Route appends to dst the ids whose condition the row may satisfy, each
-// once, and returns it. seen is scratch space the caller keeps between
-// calls (cleared here); it may be nil.
-func (t *Table[T]) Route(dst []T, row Value, seen map[T]struct{}) []T {
+// Route appends to dst the ids whose condition one of the rows (an update
+// routes its old and new row) may satisfy, each once, and returns it. seen
+// is scratch space the caller keeps between calls (cleared here); it may
+// be nil.
+func (t *Table[T]) Route(dst []T, seen map[T]struct{}, rows ...Value) []T {
 	if len(t.byColumn) == 0 {
 		return append(dst, t.others...)
 	}
@@ -110,15 +112,17 @@ func (t *Table[T]) Route(dst []T, row Value, seen map[T]struct{}) []T {
 	} else {
 		clear(seen)
 	}
-	for col, m := range t.byColumn {
-		v, ok := row(col)
-		if !ok {
-			continue
-		}
-		for _, id := range m[v] {
-			if _, dup := seen[id]; !dup {
-				seen[id] = struct{}{}
-				dst = append(dst, id)
+	for _, row := range rows {
+		for col, m := range t.byColumn {
+			v, ok := row(col)
+			if !ok {
+				continue
+			}
+			for _, id := range m[v] {
+				if _, dup := seen[id]; !dup {
+					seen[id] = struct{}{}
+					dst = append(dst, id)
+				}
 			}
 		}
 	}

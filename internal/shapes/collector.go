@@ -11,6 +11,7 @@ import (
 
 	"github.com/galvani-sync/galvani/internal/pg"
 	"github.com/galvani-sync/galvani/internal/replication"
+	"github.com/galvani-sync/galvani/internal/router"
 	"github.com/galvani-sync/galvani/internal/snapshot"
 )
 
@@ -41,7 +42,9 @@ type Collector struct {
 	routed  atomic.Uint64 // (change, shape) pairs applied
 
 	// Owned by Run.
-	byRel      map[pg.OID][]*Shape
+	tables     map[pg.OID]*router.Table[*Shape] // shapes of each table, indexed by their conditions
+	candidates []*Shape                         // scratch: shapes a change is routed to
+	seen       map[*Shape]struct{}              // scratch for routing
 	inTxn      bool
 	xid        uint32
 	lsn        pg.LSN
@@ -84,7 +87,8 @@ func NewCollector(log *slog.Logger, onGone func(*Shape, string)) *Collector {
 		events:  make(chan replication.Event, eventQueueSize),
 		cmds:    make(chan command),
 		stopped: make(chan struct{}),
-		byRel:   make(map[pg.OID][]*Shape),
+		tables:  make(map[pg.OID]*router.Table[*Shape]),
+		seen:    make(map[*Shape]struct{}),
 		dirty:   make(map[*Shape]struct{}),
 		onGone:  onGone,
 	}
@@ -115,8 +119,25 @@ func (c *Collector) ChangesRouted() uint64 { return c.routed.Load() }
 func (c *Collector) GlobalLSN() pg.LSN { return pg.LSN(c.global.Load()) }
 
 // restore adds a shape loaded from disk. Only before Run.
-func (c *Collector) restore(s *Shape) {
-	c.byRel[s.rel.ID] = append(c.byRel[s.rel.ID], s)
+func (c *Collector) restore(s *Shape) { c.route(s) }
+
+// route starts routing the table's changes to s, indexed by the necessary
+// condition of its where clause when it has one.
+func (c *Collector) route(s *Shape) {
+	t := c.tables[s.rel.ID]
+	if t == nil {
+		t = router.NewTable[*Shape]()
+		c.tables[s.rel.ID] = t
+	}
+	t.Add(s, s.routingConds())
+}
+
+// shapesOf returns every shape on a table.
+func (c *Collector) shapesOf(rel pg.OID) []*Shape {
+	if t := c.tables[rel]; t != nil {
+		return t.All()
+	}
+	return nil
 }
 
 // do runs fn on the Collector's goroutine between transactions.
@@ -149,7 +170,7 @@ func (c *Collector) send(ctx context.Context, cmd command) error {
 func (c *Collector) register(ctx context.Context, s *Shape) error {
 	return c.do(ctx, func() error {
 		s.regSeq = c.seq
-		c.byRel[s.rel.ID] = append(c.byRel[s.rel.ID], s)
+		c.route(s)
 		return nil
 	})
 }
@@ -208,17 +229,11 @@ func (c *Collector) remove(ctx context.Context, s *Shape) error {
 }
 
 func (c *Collector) unroute(s *Shape) {
-	list := c.byRel[s.rel.ID]
-	for i, x := range list {
-		if x == s {
-			list = append(list[:i:i], list[i+1:]...)
-			break
+	if t := c.tables[s.rel.ID]; t != nil {
+		t.Remove(s)
+		if t.Len() == 0 {
+			delete(c.tables, s.rel.ID)
 		}
-	}
-	if len(list) == 0 {
-		delete(c.byRel, s.rel.ID)
-	} else {
-		c.byRel[s.rel.ID] = list
 	}
 	delete(c.dirty, s)
 }
@@ -320,7 +335,7 @@ func (c *Collector) event(ctx context.Context, ev replication.Event) error {
 				return nil
 			}
 		}
-		for _, s := range c.byRel[ev.Change.Relation.ID] {
+		for _, s := range c.routeChange(&ev.Change) {
 			if !s.snapKnown {
 				c.buffer(s, ev.Change)
 				continue
@@ -373,7 +388,7 @@ func (c *Collector) event(ctx context.Context, ev replication.Event) error {
 // policy, not a safeguard; upstream purges every shape instead.)
 func (c *Collector) tooBig(rel pg.OID) {
 	victims := append(append([]*Shape{}, c.touched...), c.buffering...)
-	victims = append(victims, c.byRel[rel]...)
+	victims = append(victims, c.shapesOf(rel)...)
 	for _, s := range victims {
 		if s.Gone() {
 			continue
@@ -398,8 +413,8 @@ func rowBytes(r pg.Row) int64 {
 func (c *Collector) invalidateAll(reason string) {
 	c.abortTxn()
 	var all []*Shape
-	for _, list := range c.byRel {
-		all = append(all, list...)
+	for _, t := range c.tables {
+		all = append(all, t.All()...)
 	}
 	if len(all) > 0 {
 		c.log.Warn("invalidating every shape", "reason", reason, "shapes", len(all))
@@ -408,6 +423,42 @@ func (c *Collector) invalidateAll(reason string) {
 		c.unroute(s)
 		c.onGone(s, reason)
 	}
+}
+
+// routeChange returns the shapes a change may affect: by the index of
+// their where clauses' conditions, on the old and the new row; every shape
+// of the table for a truncate.
+func (c *Collector) routeChange(ch *pg.Change) []*Shape {
+	t := c.tables[ch.Relation.ID]
+	if t == nil {
+		return nil
+	}
+	if ch.Op == pg.OpTruncate {
+		return t.All()
+	}
+	rel := ch.Relation
+	value := func(row pg.Row) router.Value {
+		return func(col string) (string, bool) {
+			i := rel.ColumnIndex(col)
+			if i < 0 || i >= len(row) || row[i].Null {
+				return "", false
+			}
+			return row[i].Text, true
+		}
+	}
+	switch {
+	case ch.Old != nil && ch.New != nil && !ch.OldKeyOnly:
+		c.candidates = t.Route(c.candidates[:0], c.seen, value(ch.Old), value(ch.New))
+	case ch.Op == pg.OpInsert:
+		c.candidates = t.Route(c.candidates[:0], c.seen, value(ch.New))
+	case ch.Op == pg.OpDelete && ch.Old != nil && !ch.OldKeyOnly:
+		c.candidates = t.Route(c.candidates[:0], c.seen, value(ch.Old))
+	default:
+		// Without the old row nothing can be ruled out; such a change
+		// invalidates the shapes it reaches.
+		c.candidates = append(c.candidates[:0], t.All()...)
+	}
+	return c.candidates
 }
 
 // buffer keeps a change for a shape whose snapshot is not yet known.

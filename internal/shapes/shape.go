@@ -8,6 +8,7 @@ import (
 
 	"github.com/galvani-sync/galvani/internal/catalog"
 	"github.com/galvani-sync/galvani/internal/pg"
+	"github.com/galvani-sync/galvani/internal/router"
 	"github.com/galvani-sync/galvani/internal/shapelog"
 	"github.com/galvani-sync/galvani/internal/where"
 	"github.com/galvani-sync/galvani/protocol"
@@ -92,6 +93,28 @@ func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log
 		dir:        dir,
 		createdAt:  created,
 	}, nil
+}
+
+// routingConds returns the necessary condition of the shape's where clause
+// for the router, by column name; nil when every row is a candidate.
+func (s *Shape) routingConds() []router.Cond {
+	if s.where == nil {
+		return nil
+	}
+	conds, ok := s.where.Conditions()
+	if !ok {
+		return nil
+	}
+	if len(conds) == 0 {
+		// The clause can match no row (col = NULL); routing nothing to
+		// it is right, but keep it reachable: conditionless routing.
+		return nil
+	}
+	out := make([]router.Cond, len(conds))
+	for i, c := range conds {
+		out[i] = router.Cond{Column: s.rel.Columns[c.Column].Name, Value: c.Value}
+	}
+	return out
 }
 
 // Handle returns the shape's handle.

@@ -26,6 +26,7 @@ type Options struct {
 type Expr struct {
 	root       *node
 	colTypes   []pgType
+	colColl    []string // per column: its collation, "" for the default
 	colNames   []string
 	columns    []int
 	normalized string
@@ -78,7 +79,8 @@ func CompileWith(text string, params []string, rel *pg.Relation, opts Options) (
 			return nil, &Error{Field: "where", Message: "At location 0: parameter value for $" + itoa(i+1) + " was not used"}
 		}
 	}
-	e := &Expr{colTypes: make([]pgType, len(rel.Columns)), colNames: make([]string, len(rel.Columns))}
+	e := &Expr{colTypes: make([]pgType, len(rel.Columns)), colNames: make([]string, len(rel.Columns)), colColl: make([]string, len(rel.Columns))}
+	copy(e.colColl, opts.ColumnCollations)
 	root.walk(func(n *node) {
 		if n.kind == nColumn && !slices.Contains(e.columns, n.col) {
 			e.columns = append(e.columns, n.col)
