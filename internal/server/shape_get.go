@@ -196,20 +196,11 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 
 	at := comparable(l, req.offset)
 	if latest.Less(at) {
-		// Ahead of the log (a client that saw data a crash lost): wait up
-		// to half the long-poll timeout for the log to catch up (§2.4).
-		ok, err := s.wait(r.Context(), l, changed, at, s.cfg.LongPollTimeout/2, true)
-		if err != nil {
-			return s.mapWaitErr(sh, err)
-		}
-		if !ok {
-			if s.isDraining() {
-				return unavailable("Server is shutting down, please retry", 1, nil)
-			}
-			return invalidField(protocol.ParamOffset, "out of bounds for this shape")
+		var err error
+		if latest, changed, err = s.catchUp(r.Context(), sh, changed, at); err != nil {
+			return err
 		}
 		global = s.global()
-		latest, changed = l.Head()
 	}
 	if req.live && !at.Less(latest) {
 		ok, err := s.wait(r.Context(), l, changed, at, s.cfg.LongPollTimeout, false)
@@ -233,6 +224,25 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 		resp.lsn = max(global, pg.LSN(end.Tx))
 	}
 	return s.write(w, r, req, sh, resp)
+}
+
+// catchUp handles a request ahead of the log (a client that saw data a
+// crash lost): it waits up to half the long-poll timeout for the log to
+// reach the offset (§2.4), then answers out of bounds.
+func (s *Server) catchUp(ctx context.Context, sh *shapes.Shape, changed <-chan struct{}, at protocol.Offset) (protocol.Offset, <-chan struct{}, error) {
+	l := sh.Log()
+	ok, err := s.wait(ctx, l, changed, at, s.cfg.LongPollTimeout/2, true)
+	if err != nil {
+		return protocol.Offset{}, nil, s.mapWaitErr(sh, err)
+	}
+	if !ok {
+		if s.isDraining() {
+			return protocol.Offset{}, nil, unavailable("Server is shutting down, please retry", 1, nil)
+		}
+		return protocol.Offset{}, nil, invalidField(protocol.ParamOffset, "out of bounds for this shape")
+	}
+	latest, changed := l.Head()
+	return latest, changed, nil
 }
 
 // wait blocks until the log's head passes after, the timeout passes (false)

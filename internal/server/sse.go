@@ -29,17 +29,10 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, req *shapeRequ
 	}
 	at := comparable(l, req.offset)
 	if latest.Less(at) {
-		ok, err := s.wait(r.Context(), l, changed, at, s.cfg.LongPollTimeout/2, true)
-		if err != nil {
-			return s.mapWaitErr(sh, err)
+		var err error
+		if latest, changed, err = s.catchUp(r.Context(), sh, changed, at); err != nil {
+			return err
 		}
-		if !ok {
-			if s.isDraining() {
-				return unavailable("Server is shutting down, please retry", 1, nil)
-			}
-			return invalidField(protocol.ParamOffset, "out of bounds for this shape")
-		}
-		latest, changed = l.Head()
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {

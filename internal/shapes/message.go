@@ -36,7 +36,15 @@ func (s *Shape) appendSnapshotInsert(dst []byte, row pg.Row, scratch []byte) ([]
 
 // appendSnapshotEnd appends the snapshot-end control message.
 func appendSnapshotEnd(dst []byte, snap pg.Snapshot) []byte {
-	dst = append(dst, `{"headers":{"control":"snapshot-end","xmin":"`...)
+	dst = append(dst, `{"headers":{"control":"snapshot-end",`...)
+	dst = appendSnapshotFields(dst, snap)
+	return append(dst, "}}"...)
+}
+
+// appendSnapshotFields appends "xmin":"…","xmax":"…","xip_list":[…], the
+// snapshot as the clients read it (decimal strings of 64-bit xids).
+func appendSnapshotFields(dst []byte, snap pg.Snapshot) []byte {
+	dst = append(dst, `"xmin":"`...)
 	dst = strconv.AppendUint(dst, snap.Xmin, 10)
 	dst = append(dst, `","xmax":"`...)
 	dst = strconv.AppendUint(dst, snap.Xmax, 10)
@@ -49,7 +57,7 @@ func appendSnapshotEnd(dst []byte, snap pg.Snapshot) []byte {
 		dst = strconv.AppendUint(dst, x, 10)
 		dst = append(dst, '"')
 	}
-	return append(dst, "]}}"...)
+	return append(dst, ']')
 }
 
 // changeMessage is a replicated change's message before its closing: the

@@ -87,20 +87,9 @@ func (r *Registry) Subset(ctx context.Context, s *Shape, req SubsetRequest) ([]b
 	)
 	q.OnSnapshot = func(snap pg.Snapshot, at pg.LSN) error {
 		lsn = at
-		body = append(body[:0], `{"metadata":{"xmin":"`...)
-		body = strconv.AppendUint(body, snap.Xmin, 10)
-		body = append(body, `","xmax":"`...)
-		body = strconv.AppendUint(body, snap.Xmax, 10)
-		body = append(body, `","xip_list":[`...)
-		for i, x := range snap.Xip {
-			if i > 0 {
-				body = append(body, ',')
-			}
-			body = append(body, '"')
-			body = strconv.AppendUint(body, x, 10)
-			body = append(body, '"')
-		}
-		body = append(body, `],"database_lsn":"`...)
+		body = append(body[:0], `{"metadata":{`...)
+		body = appendSnapshotFields(body, snap)
+		body = append(body, `,"database_lsn":"`...)
 		body = strconv.AppendUint(body, uint64(at), 10)
 		body = append(body, `","snapshot_mark":`...)
 		body = strconv.AppendInt(body, int64(mark), 10)
