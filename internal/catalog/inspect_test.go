@@ -53,8 +53,9 @@ func TestLookup(t *testing.T) {
 				{Name: "title", TypeOID: 25, TypeMod: -1, TypeName: "text", TypeKind: 'b', NotNull: true, PKIndex: -1},
 				{Name: "tags", TypeOID: 1009, TypeMod: -1, TypeName: "text", TypeKind: 'b', Dims: 1, IsArray: true, PKIndex: -1},
 			},
-			PK:              []int{0},
-			ReplicaIdentity: 'd',
+			PK:               []int{0},
+			ReplicaIdentity:  'd',
+			DefaultCollation: "C", // the test cluster's initdb --locale=C
 		}
 		if !reflect.DeepEqual(rel, want) {
 			t.Errorf("Lookup = %+v\nwant     %+v", rel, want)
@@ -210,5 +211,21 @@ func TestNotFoundMessage(t *testing.T) {
 		if got := NotFoundMessage(tt.schema, tt.name); got != tt.want {
 			t.Errorf("NotFoundMessage(%q, %q) = %s\nwant %s", tt.schema, tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestLookupCollations: a column with its own collation reports it; the
+// database default is on the relation.
+func TestLookupCollations(t *testing.T) {
+	if testing.Short() {
+		return
+	}
+	ins, _ := newInspector(t, `CREATE TABLE coll (id int PRIMARY KEY, a text, b text COLLATE "POSIX")`)
+	rel, err := ins.Lookup(context.Background(), "public", "coll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.DefaultCollation != "C" || rel.Columns[1].Collation != "" || rel.Columns[2].Collation != "POSIX" {
+		t.Errorf("collations: default %q, a %q, b %q; want C, \"\", POSIX", rel.DefaultCollation, rel.Columns[1].Collation, rel.Columns[2].Collation)
 	}
 }
