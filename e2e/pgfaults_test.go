@@ -240,3 +240,61 @@ func TestWALRetentionIsReported(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestInvalidatedSlotIsRecreated: a slot Postgres invalidated for keeping
+// too much WAL (max_slot_wal_keep_size) cannot stream; the server drops
+// and recreates it and invalidates every shape, and the client resyncs.
+func TestInvalidatedSlotIsRecreated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Postgres, the galvani binary and node")
+	}
+	_, dbURL := pgtest.NewDatabase(t)
+	pgtest.Exec(t, dbURL, `CREATE TABLE lost (id int PRIMARY KEY, v text); INSERT INTO lost VALUES (1, 'a');`)
+	srv := startServer(t, dbURL, "ELECTRIC_REPLICATION_STREAM_ID=lostslot")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	client, want, first := followItems(t, ctx, srv, dbURL, "lost")
+
+	srv.stop() // the slot goes inactive, so Postgres may invalidate it
+	setKeep := func(sql string) {
+		pgtest.Exec(t, dbURL, sql) // one statement at a time: ALTER SYSTEM refuses a transaction
+		pgtest.Exec(t, dbURL, `SELECT pg_reload_conf()`)
+	}
+	setKeep(`ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'`)
+	t.Cleanup(func() { setKeep(`ALTER SYSTEM RESET max_slot_wal_keep_size`) })
+	conn := connect(t, dbURL)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var status string
+		if err := conn.QueryRow(ctx, `SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'electric_slot_lostslot'`).Scan(&status); err != nil {
+			t.Fatal(err)
+		}
+		if status == "lost" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot still %q after generating WAL", status)
+		}
+		// Push WAL past the limit and let a checkpoint invalidate the slot.
+		pgtest.Exec(t, dbURL, `INSERT INTO lost SELECT g, repeat('x', 1000) FROM generate_series(1000, 3000) g ON CONFLICT (id) DO UPDATE SET v = excluded.v`)
+		pgtest.Exec(t, dbURL, `SELECT pg_switch_wal()`)
+		pgtest.Exec(t, dbURL, `CHECKPOINT`)
+	}
+	setKeep(`ALTER SYSTEM RESET max_slot_wal_keep_size`)
+	srv.start()
+	if _, err := client.WaitFor(ctx, func(ev nodeclient.Event) bool { return ev.Event == nodeclient.EventMustRefetch }); err != nil {
+		t.Fatalf("no must-refetch after the slot was invalidated: %v", err)
+	}
+	ev, err := client.WaitFor(ctx, func(ev nodeclient.Event) bool {
+		return ev.Event == nodeclient.EventUpToDate && rowsEqual(ev.Rows, want())
+	})
+	if err != nil {
+		t.Fatalf("client did not converge: %v", err)
+	}
+	if ev.Handle == first.Handle {
+		t.Error("handle reused after the slot was recreated")
+	}
+	if !strings.Contains(srv.logText(), "invalidated by Postgres") {
+		t.Error("the server did not report the invalidated slot")
+	}
+}
