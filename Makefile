@@ -7,7 +7,7 @@ PKGS      := ./...
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build dev fmt vet deps test-deps test-short test fuzz soak
+.PHONY: help build dev fmt vet deps test-deps test-short test fuzz soak bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,3 +46,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each
 soak: ## Long runs, not part of make test: 100 kill -9 restarts under load; a 1M-row transaction within 256 MiB RSS
 	GALVANI_CRASH_KILLS=100 $(GO) test -race -count=1 -timeout 60m -run 'TestCrashRecovery' -v ./e2e/
 	GALVANI_E2E_NORACE=1 GALVANI_LARGE_TXN_ROWS=1000000 GALVANI_MAX_RSS_MIB=256 $(GO) test -count=1 -timeout 30m -run 'TestLargeTransaction' -v ./e2e/
+
+bench: ## Benchmarks next to baselines measured in the same run, printed as ratios; BENCH_SCALE=0.1 for a quick run
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { apt-get update && apt-get install -y nginx-light; } || echo "bench: nginx is unavailable; the fan-out benchmark will report an error"
+	$(GO) run ./bench/cmd/galvani-bench -micro

@@ -69,13 +69,14 @@ type nodeProc struct {
 	stdin  io.WriteCloser
 	exited chan struct{}
 
-	mu      sync.Mutex
-	events  []compatEvent
-	cursor  int // next event waitEvent looks at
-	notify  chan struct{}
-	stderr  bytes.Buffer
-	nextID  int
-	stopped bool
+	mu       sync.Mutex
+	events   []compatEvent
+	cursor   int    // events before it are all consumed by waitEvent
+	consumed []bool // per event: returned by waitEvent
+	notify   chan struct{}
+	stderr   bytes.Buffer
+	nextID   int
+	stopped  bool
 }
 
 // compatDir is the absolute path of e2e/compat.
@@ -150,6 +151,7 @@ func (p *nodeProc) read(r io.Reader) {
 			ev.Raw = string(l)
 			p.mu.Lock()
 			p.events = append(p.events, ev)
+			p.consumed = append(p.consumed, false)
 			close(p.notify)
 			p.notify = make(chan struct{})
 			p.mu.Unlock()
@@ -190,35 +192,42 @@ func (p *nodeProc) stop() {
 	}
 }
 
-// waitEvent returns the next event (after those already consumed by
-// waitEvent) for which match is true, consuming it and everything before it.
-// A "fatal" or "decode-error" event fails the test. ok is false on timeout
-// or when the process exited.
+// waitEvent returns the earliest event not yet returned by waitEvent for
+// which match is true, and marks it consumed (events that do not match stay
+// available to later calls). A "fatal" or "decode-error" event fails the
+// test. ok is false on timeout or when the process exited.
 func (p *nodeProc) waitEvent(timeout time.Duration, match func(compatEvent) bool) (compatEvent, bool) {
 	p.t.Helper()
 	deadline := time.After(timeout)
 	for {
 		p.mu.Lock()
-		for p.cursor < len(p.events) {
-			ev := p.events[p.cursor]
-			p.cursor++
+		for i := p.cursor; i < len(p.events); i++ {
+			if p.consumed[i] {
+				continue
+			}
+			ev := p.events[i]
 			if ev.Event == "fatal" || ev.Event == "decode-error" {
 				p.mu.Unlock()
 				p.t.Fatalf("%s: %s", p.name, ev)
 			}
 			if match(ev) {
+				p.consumed[i] = true
+				for p.cursor < len(p.events) && p.consumed[p.cursor] {
+					p.cursor++
+				}
 				p.mu.Unlock()
 				return ev, true
 			}
 		}
+		n := len(p.events)
 		ch := p.notify
 		p.mu.Unlock()
 		select {
 		case <-ch:
 		case <-p.exited:
-			// Drain what was printed before the exit.
+			// Look once more at what was printed before the exit.
 			p.mu.Lock()
-			more := p.cursor < len(p.events)
+			more := len(p.events) > n
 			p.mu.Unlock()
 			if !more {
 				return compatEvent{}, false

@@ -116,7 +116,8 @@ export function serve(handlers, onStop) {
   process.on('SIGINT', stop)
   process.on('unhandledRejection', (reason) => {
     if (stopping) return
-    emit({ event: 'error', shape: null, status: errorStatus(reason), message: `unhandled rejection: ${errorText(reason)}` })
+    const stack = reason instanceof Error && reason.stack ? ` stack: ${reason.stack}` : ''
+    emit({ event: 'error', shape: null, status: errorStatus(reason), message: `unhandled rejection: ${errorText(reason)}${stack}` })
   })
   process.on('uncaughtException', (err) => {
     emit({ event: 'fatal', message: `uncaught exception: ${errorText(err)}` })

@@ -452,6 +452,9 @@ func buildFunctions() map[string][]*procDef {
 	fn("timezone", []pgType{typInterval, typTimestamptz}, typTimestamp, fixed(func(a []datum) (datum, error) {
 		return timezoneInterval(a[0].(interval), a[1].(int64), true)
 	}))
+	timetz := pgType{id: tTimetz}
+	fn("timezone", []pgType{typText, timetz}, timetz, nil) // timetz is not supported
+	fn("timezone", []pgType{typInterval, timetz}, timetz, nil)
 	fn("justify_days", []pgType{typInterval}, typInterval, fixed(func(a []datum) (datum, error) { return justifyDays(a[0].(interval)) }))
 	fn("justify_hours", []pgType{typInterval}, typInterval, fixed(func(a []datum) (datum, error) { return justifyHours(a[0].(interval)) }))
 	fn("justify_interval", []pgType{typInterval}, typInterval, fixed(func(a []datum) (datum, error) {
@@ -459,8 +462,6 @@ func buildFunctions() map[string][]*procDef {
 	}))
 	return c
 }
-
-// ---- integer arithmetic ----
 
 func intOp(bits int, f func(a, b int64) (int64, bool, error)) fnImpl {
 	return func(a []datum) (datum, error) {
@@ -570,8 +571,6 @@ func numOp(f func(a, b *numeric) (*numeric, error)) fnImpl {
 		return r, nil
 	}
 }
-
-// ---- dates ----
 
 func datePlusTime(d, t int64) (datum, error) {
 	ts, err := dateToTimestamp(d)

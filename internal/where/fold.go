@@ -175,3 +175,41 @@ func (c *compiler) foldBool(n *node) (*node, error) {
 	m.args = args
 	return &m, nil
 }
+
+// qualSimplify is canonicalize_qual's treatment of a WHERE clause
+// (find_duplicate_ors with is_check false): through the top-level ANDs
+// and ORs, a constant NULL acts as FALSE, so an AND holding one is FALSE
+// and an OR drops it. The clause's value as a filter is unchanged, but
+// like Postgres Galvani then never evaluates (and never raises errors in)
+// the branches removed.
+func qualSimplify(n *node) *node {
+	if n.kind != nAnd && n.kind != nOr {
+		return n
+	}
+	isAnd := n.kind == nAnd
+	var args []*node
+	for _, a := range n.args {
+		a = qualSimplify(a)
+		if a.isHardConst() {
+			truth := a.val != nil && a.val.(bool)
+			if isAnd && truth || !isAnd && !truth {
+				continue // TRUE in AND, FALSE or NULL in OR
+			}
+			return constNode(typBool, !isAnd, n.loc) // FALSE or NULL in AND; TRUE in OR
+		}
+		if a.kind == n.kind {
+			args = append(args, a.args...)
+		} else {
+			args = append(args, a)
+		}
+	}
+	switch len(args) {
+	case 0:
+		return constNode(typBool, isAnd, n.loc)
+	case 1:
+		return args[0]
+	}
+	m := *n
+	m.args = args
+	return &m
+}

@@ -33,17 +33,18 @@ func canCoerceArgs(in, decl []pgType) bool {
 		}
 	}
 	if generic {
-		_, _, err := resolvePolymorphic(in, decl, typBool)
+		_, _, err := resolvePolymorphic(in, decl, typBool, false)
 		return err == nil
 	}
 	return true
 }
 
-// resolvePolymorphic is check_generic_type_consistency and
-// enforce_generic_type_consistency: it binds the polymorphic arguments of
-// decl to the actual types in and returns the concrete argument types and
-// the concrete result type.
-func resolvePolymorphic(in, decl []pgType, result pgType) ([]pgType, pgType, error) {
+// resolvePolymorphic is enforce_generic_type_consistency (enforce) or
+// check_generic_type_consistency (!enforce, which accepts types it
+// cannot yet determine): it binds the polymorphic arguments of decl to
+// the actual types in and returns the concrete argument types and the
+// concrete result type.
+func resolvePolymorphic(in, decl []pgType, result pgType, enforce bool) ([]pgType, pgType, error) {
 	var elem, arr pgType
 	haveElem, haveArr := false, false
 	nonArray := false
@@ -108,6 +109,9 @@ func resolvePolymorphic(in, decl []pgType, result pgType) ([]pgType, pgType, err
 		}
 	}
 	if needElem && !haveElem {
+		if !enforce {
+			return nil, pgType{}, nil
+		}
 		return nil, pgType{}, errAt(-1, "could not determine polymorphic type because input has type unknown")
 	}
 	if haveElem {
@@ -444,13 +448,16 @@ func resolveOperator(name string, left *pgType, right pgType, loc int) (*procDef
 			return nil, nil, pgType{}, errAt(loc, "operator does not exist: %s", desc())
 		}
 	}
-	decl, res, err := resolvePolymorphic(in, chosen.args, chosen.result)
+	decl, res, err := resolvePolymorphic(in, chosen.args, chosen.result, true)
 	if err != nil {
 		err.(*compileError).loc = loc
 		return nil, nil, pgType{}, err
 	}
 	if chosen.build == nil && !chosen.casing {
-		return nil, nil, pgType{}, errAt(loc, "operator %s is not supported", desc())
+		if prefix {
+			return nil, nil, pgType{}, errAt(loc, "operator %s %s is not supported", name, decl[0])
+		}
+		return nil, nil, pgType{}, errAt(loc, "operator %s %s %s is not supported", decl[0], name, decl[1])
 	}
 	return chosen, decl, res, nil
 }
@@ -483,13 +490,13 @@ func resolveFunction(name string, in []pgType, loc int) (*procDef, []pgType, pgT
 			return nil, nil, pgType{}, errAt(loc, "function %s(%s) does not exist", name, typeList(in))
 		}
 	}
-	decl, res, err := resolvePolymorphic(in, chosen.declaredArgs(len(in)), chosen.result)
+	decl, res, err := resolvePolymorphic(in, chosen.declaredArgs(len(in)), chosen.result, true)
 	if err != nil {
 		err.(*compileError).loc = loc
 		return nil, nil, pgType{}, err
 	}
 	if chosen.build == nil && !chosen.casing {
-		return nil, nil, pgType{}, errAt(loc, "function %s(%s) is not supported", name, typeList(in))
+		return nil, nil, pgType{}, errAt(loc, "function %s(%s) is not supported", name, typeList(decl))
 	}
 	return chosen, decl, res, nil
 }

@@ -23,7 +23,8 @@ const (
 	tTimestamp
 	tTimestamptz
 	tInterval
-	tEnum // a user-defined enum column; only castable to text
+	tEnum   // a user-defined enum column; only castable to text
+	tTimetz // time with time zone: only known, so resolution matches Postgres
 
 	// Polymorphic pseudo-types of the operator and function catalog.
 	tAnyElement
@@ -98,6 +99,7 @@ var typeInfos = [numTypeIDs]typeInfo{
 	tTimestamptz:           {"timestamptz", "timestamp with time zone", 'D', true},
 	tInterval:              {"interval", "interval", 'T', true},
 	tEnum:                  {"enum", "enum", 'E', false},
+	tTimetz:                {"timetz", "time with time zone", 'D', false},
 	tAnyElement:            {"anyelement", "anyelement", 'P', false},
 	tAnyArray:              {"anyarray", "anyarray", 'P', false},
 	tAnyNonArray:           {"anynonarray", "anynonarray", 'P', false},

@@ -2,6 +2,7 @@ package where
 
 import (
 	"errors"
+	"runtime/debug"
 	"slices"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -92,6 +93,7 @@ func CompileWith(text string, params []string, rel *pg.Relation, opts Options) (
 	if root, err = c.fold(root); err != nil {
 		return nil, toError(err, text)
 	}
+	root = qualSimplify(root)
 	if err := checkDateTimeInputs(root); err != nil {
 		return nil, toError(err, text)
 	}
@@ -137,7 +139,15 @@ func toError(err error, text string) *Error {
 // An error means Postgres would raise one evaluating this row (division
 // by zero, overflow, a failing cast, …); the row must be treated as not
 // matching. The error is an *EvalError carrying Postgres' message.
-func (e *Expr) Eval(row pg.Row) (bool, error) {
+//
+// Eval does not panic: a failure of Galvani's own (a bug) is returned as
+// an *EvalError whose message starts with "internal error".
+func (e *Expr) Eval(row pg.Row) (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok, err = false, evalErrorf("internal error evaluating the where clause: %v\n%s", p, debug.Stack())
+		}
+	}()
 	for _, i := range e.columns {
 		if i >= len(row) {
 			return false, evalErrorf("row has %d values, the clause needs column %d", len(row), i+1)
