@@ -7,7 +7,7 @@ PKGS      := ./...
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build dev fmt vet deps test-deps test-short test fuzz soak bench
+.PHONY: help build dev fmt vet deps test-deps test-short test fuzz soak oracle bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,3 +50,6 @@ soak: ## Long runs, not part of make test: 100 kill -9 restarts under load; a 1M
 bench: ## Benchmarks next to baselines measured in the same run, printed as ratios; BENCH_SCALE=0.1 for a quick run
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { apt-get update && apt-get install -y nginx-light; } || echo "bench: nginx is unavailable; the fan-out benchmark will report an error"
 	$(GO) run ./bench/cmd/galvani-bench -micro
+
+oracle: ## The where-clause differential oracle at 100,000 cases (make test runs 2,000); SEED=n replays a run
+	$(GO) test -count=1 -timeout 60m -run TestWhereOracle ./internal/oracle/ -oracle.cases=100000 $(if $(SEED),-seed=$(SEED))

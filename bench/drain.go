@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -86,7 +85,7 @@ func drainSlot(ctx context.Context, dbURL, slot, publication string, until pglog
 		case *pgproto3.ErrorResponse:
 			return st, fmt.Errorf("drain: %w", pgconn.ErrorResponseToPgError(m))
 		default:
-			return st, errors.New("drain: unexpected message " + fmt.Sprintf("%T", msg))
+			return st, fmt.Errorf("drain: unexpected message %T", msg)
 		}
 	}
 }

@@ -144,6 +144,18 @@ func (e *Env) Logf(format string, args ...any) {
 	fmt.Fprintf(e.log, "[%7.1fs] %s\n", time.Since(e.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
+// pause waits for d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // Scaled returns n × scale, at least lo.
 func (e *Env) Scaled(n, lo int) int {
 	return max(int(math.Round(float64(n)*e.Scale)), lo)

@@ -78,7 +78,9 @@ func runIdleClients(ctx context.Context, e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
-	time.Sleep(settle)
+	if err := pause(ctx, settle); err != nil {
+		return err
+	}
 	rss0, err := srv.RSS()
 	if err != nil {
 		return err
@@ -138,9 +140,13 @@ func runIdleClients(ctx context.Context, e *Env, r *Report) error {
 		if waiting, err = srv.Metric(ctx, "galvani_clients_waiting"); err == nil && int(waiting) >= n {
 			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		if err := pause(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
 	}
-	time.Sleep(settle)
+	if err := pause(ctx, settle); err != nil {
+		return err
+	}
 	rssN, err := srv.RSS()
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func (e *Env) DropDB(ctx context.Context, name string) {
 			e.Logf("drop database %s: slots: %v", name, err)
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		pause(ctx, 100*time.Millisecond) // the loop checks ctx
 	}
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		e.Logf("drop database %s: %v", name, err)
@@ -113,7 +113,9 @@ func waitSlotInactive(ctx context.Context, url, slot string) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("replication slot %s still active after 30s", slot)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if err := pause(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
 	}
 }
 

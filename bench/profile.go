@@ -65,7 +65,7 @@ func startPerf(dir, name string, pid int) (*perfRecorder, error) {
 	}
 	p := &perfRecorder{cmd: cmd, out: out, start: time.Now(), done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
-	time.Sleep(200 * time.Millisecond) // perf attaches
+	<-time.After(200 * time.Millisecond) // perf attaches
 	return p, nil
 }
 

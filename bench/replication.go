@@ -223,7 +223,9 @@ func advanceRestartLSN(ctx context.Context, srv *Server, until pglogrepl.LSN) er
 			if lsn, err := pglogrepl.ParseLSN(restart); err == nil && lsn >= until {
 				return nil
 			}
-			time.Sleep(50 * time.Millisecond)
+			if err := pause(ctx, 50*time.Millisecond); err != nil {
+				return err
+			}
 		}
 	}
 	srv.env.Logf("  warning: slot %s restart_lsn did not pass %s", srv.Slot(), until)

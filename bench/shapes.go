@@ -63,15 +63,16 @@ func runShapes(ctx context.Context, e *Env, r *Report) error {
 		return err
 	}
 	defer srv.Stop()
-	t0 := time.Now()
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	if err := srv.WaitActive(ctx); err != nil {
 		return err
 	}
-	emptyStart := time.Since(t0)
-	time.Sleep(settle)
+	emptyStart := time.Since(srv.Started) // from exec, not counting the wait for the slot
+	if err := pause(ctx, settle); err != nil {
+		return err
+	}
 	rss0, err := srv.RSS()
 	if err != nil {
 		return err
@@ -111,7 +112,9 @@ func runShapes(ctx context.Context, e *Env, r *Report) error {
 	n := created
 	rate := float64(n) / createTime.Seconds()
 	e.Logf("%d shapes (%.0f/s)", n, rate)
-	time.Sleep(settle)
+	if err := pause(ctx, settle); err != nil {
+		return err
+	}
 	rssN, err := srv.RSS()
 	if err != nil {
 		return err
@@ -121,16 +124,17 @@ func runShapes(ctx context.Context, e *Env, r *Report) error {
 	if err := srv.Stop(); err != nil {
 		return err
 	}
-	t2 := time.Now()
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	if err := srv.WaitActive(ctx); err != nil {
 		return err
 	}
-	restart := time.Since(t2)
+	restart := time.Since(srv.Started)
 	restored, _ := srv.Metric(ctx, "galvani_shapes")
-	time.Sleep(settle)
+	if err := pause(ctx, settle); err != nil {
+		return err
+	}
 	rssRestart, err := srv.RSS()
 	if err != nil {
 		return err
@@ -256,7 +260,10 @@ func measureLatency(ctx context.Context, e *Env, r *Report, srv *Server, shapes,
 			}
 			done <- result{offset: resp, at: time.Now()}
 		}(offset)
-		time.Sleep(3 * time.Millisecond) // let the long-poll reach the server
+		// Let the long-poll reach the server.
+		if err := pause(ctx, 3*time.Millisecond); err != nil {
+			return err
+		}
 		start := time.Now()
 		if _, err := conn.Exec(ctx, `INSERT INTO items (k, v) VALUES (0, 'measured')`); err != nil {
 			return err

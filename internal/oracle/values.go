@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -25,8 +26,18 @@ func RandomValue(r *rand.Rand, ty string) string {
 	case "int8":
 		return oneOf(r, "0", "1", "-1", "5", "42", "9223372036854775807", "-9223372036854775808", "4294967296", strconv.Itoa(r.IntN(100000)-50000))
 	case "float4":
+		if r.IntN(5) == 0 {
+			if f := math.Float32frombits(r.Uint32()); !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) {
+				return strconv.FormatFloat(float64(f), 'g', -1, 32)
+			}
+		}
 		return oneOf(r, "0", "-0", "1", "-1.5", "2.5", "0.1", "3.4e38", "1e-30", "NaN", "Infinity", "-Infinity", "100", fmt.Sprint(float32(r.NormFloat64()*100)))
 	case "float8":
+		if r.IntN(5) == 0 {
+			if f := math.Float64frombits(r.Uint64()); !math.IsNaN(f) && !math.IsInf(f, 0) {
+				return strconv.FormatFloat(f, 'g', -1, 64)
+			}
+		}
 		return oneOf(r, "0", "-0", "1", "-1.5", "2.5", "0.1", "1e300", "1e-300", "NaN", "Infinity", "-Infinity", "100", "4.9e-324", fmt.Sprint(r.NormFloat64()*1000))
 	case "numeric":
 		return oneOf(r, "0", "0.00", "1", "1.5", "1.50", "-2.25", "3.14159265358979323846", "100", "1e20", "0.000001", "NaN", "Infinity", "-Infinity", "123456789012345678901234567890.123",
@@ -96,6 +107,11 @@ func randomInterval(r *rand.Rand) string {
 	switch r.IntN(4) {
 	case 0:
 		return oneOf(r, "1 day", "-2 hours", "1 mon", "30 days", "1 year", "00:00:00", "1 mon -30 days", "P1Y2M3DT4H5M6S", "-1 day +02:00", "1.5 days", "7 days 00:00:01.5", "36 hours")
+	case 1:
+		return fmt.Sprintf("%s %s", oneOf(r, "1.5", "-1.5", "0.1", "2.25", "1.01", "-0.333", "10", ".5", "1000.0001"),
+			oneOf(r, "years", "mons", "weeks", "days", "hours", "minutes", "seconds", "ms", "us", "decades", "centuries", "millennium"))
+	case 2:
+		return oneOf(r, "P1.5Y", "P0.1M", "P2.5W", "P1.5D", "PT1.5H", "PT1.5M", "PT0.000001S", "P-1.5Y", "PT-1.25H", "P1Y-2M", "@ 2 days ago", "1-2", "-1-2", "1 day 2 hours 3", "3 days ago", "1.999999999 seconds")
 	}
 	var parts []string
 	if r.IntN(3) == 0 {

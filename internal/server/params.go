@@ -38,7 +38,19 @@ func strictQuery(r *http.Request) (url.Values, error) {
 	if err != nil {
 		return nil, invalidField("query", "malformed query string: "+err.Error())
 	}
-	return q, nil
+	return lastWins(q), nil
+}
+
+// lastWins keeps only the last value of a repeated parameter, as Electric
+// does: a proxy that appends its own where or table to a client's query
+// must override the client's, never the other way round.
+func lastWins(q url.Values) url.Values {
+	for k, v := range q {
+		if len(v) > 1 {
+			q[k] = v[len(v)-1:]
+		}
+	}
+	return q
 }
 
 // isTrue applies the protocol's rule for live and live_sse: present with

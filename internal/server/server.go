@@ -186,7 +186,7 @@ func (s *Server) authorised(r *http.Request) bool {
 	if s.cfg.Secret == "" {
 		return true
 	}
-	q := r.URL.Query()
+	q := lastWins(r.URL.Query())
 	if v, ok := q[protocol.ParamSecret]; ok {
 		return v[0] == s.cfg.Secret
 	}

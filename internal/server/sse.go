@@ -47,7 +47,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, req *shapeRequ
 	h.Set(protocol.HeaderHandle, sh.Handle())
 	h.Set(protocol.HeaderOffset, req.offset.String())
 	h.Set(protocol.HeaderCursor, nextCursor(s.now(), s.cfg.LongPollTimeout, req.cursor))
-	h.Set(protocol.HeaderHasData, strconv.FormatBool(!caughtUp))
+	h.Set(protocol.HeaderHasData, "true")
 	if caughtUp {
 		h.Set(protocol.HeaderUpToDate, "")
 	}

@@ -36,6 +36,9 @@ func (c *compiler) makeOp(op string, l, r *node, loc int) (*node, error) {
 // call builds the call node of a resolved operator or function.
 func (c *compiler) call(def *procDef, name string, decl []pgType, res pgType, args []*node, loc int) (*node, error) {
 	n := &node{kind: nFunc, typ: res, loc: loc, args: args, name: name, strict: !def.nonStrict, stable: def.stable}
+	if def.stableArg > 0 {
+		n.stable = decl[def.stableArg-1] != typBool && ioStable(decl[def.stableArg-1], false)
+	}
 	n.coll = argsCollation(args)
 	switch {
 	case def.casing:

@@ -23,6 +23,10 @@ type procDef struct {
 	// stable functions depend on session settings (time zone, output
 	// formats); Postgres does not fold them at plan time.
 	stable bool
+	// stableArg, when non-zero, makes the call stable exactly when the
+	// output function of argument stableArg-1 is: textanycat and
+	// anytextcat are SQL functions the planner inlines into a cast.
+	stableArg int
 	// nonStrict functions are called with NULL arguments.
 	nonStrict bool
 	// ordering marks collation-sensitive ordering of text.
@@ -246,14 +250,12 @@ func buildOperators() map[string][]*procDef {
 	c.comparisons(typText, typText)
 	c.bin("||", typText, typText, typText, fixed(func(a []datum) (datum, error) { return a[0].(string) + a[1].(string), nil }))
 	anyNonArray := pgType{id: tAnyNonArray}
-	p := c.bin("||", typText, anyNonArray, typText, func(at []pgType) fnImpl {
+	c.bin("||", typText, anyNonArray, typText, func(at []pgType) fnImpl {
 		return func(a []datum) (datum, error) { return a[0].(string) + castToText(at[1], a[1]), nil }
-	})
-	p.stable = true
-	p = c.bin("||", anyNonArray, typText, typText, func(at []pgType) fnImpl {
+	}).stableArg = 2
+	c.bin("||", anyNonArray, typText, typText, func(at []pgType) fnImpl {
 		return func(a []datum) (datum, error) { return castToText(at[0], a[0]) + a[1].(string), nil }
-	})
-	p.stable = true
+	}).stableArg = 1
 	c.bin("~~", typText, typText, typBool, fixed(func(a []datum) (datum, error) { return likeText(a[0].(string), a[1].(string)) }))
 	c.bin("!~~", typText, typText, typBool, fixed(func(a []datum) (datum, error) {
 		m, err := likeText(a[0].(string), a[1].(string))

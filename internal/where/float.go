@@ -2,6 +2,7 @@ package where
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -137,7 +138,8 @@ func hasNonZeroDigit(t string) bool {
 }
 
 // formatFloat8 is float8out with extra_float_digits > 0: the shortest
-// text that reads back as the same value, in %e style when the decimal
+// decimal that reads back as the same value (Ryu, with Postgres' choice of
+// excluding the rounding interval's bounds), in %e style when the decimal
 // exponent is below -4 or at least 15.
 func formatFloat8(f float64) string { return formatFloat(f, 64, 15) }
 
@@ -158,13 +160,115 @@ func formatFloat(f float64, bits, maxExp int) string {
 		}
 		return "0"
 	}
-	e := strconv.FormatFloat(f, 'e', -1, bits)
-	k := strings.LastIndexByte(e, 'e')
-	exp, _ := strconv.Atoi(e[k+1:])
-	if exp < -4 || exp >= maxExp {
-		return e
+	neg := f < 0
+	mant, exp := shortestDecimal(math.Abs(f), bits)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
 	}
-	return strconv.FormatFloat(f, 'f', -1, bits)
+	if exp < -4 || exp >= maxExp {
+		b.WriteString(mant[:1])
+		if len(mant) > 1 {
+			b.WriteByte('.')
+			b.WriteString(mant[1:])
+		}
+		b.WriteByte('e')
+		if exp < 0 {
+			b.WriteByte('-')
+			exp = -exp
+		} else {
+			b.WriteByte('+')
+		}
+		if exp < 10 {
+			b.WriteByte('0')
+		}
+		b.WriteString(strconv.Itoa(exp))
+		return b.String()
+	}
+	switch {
+	case exp < 0:
+		b.WriteString("0.")
+		b.WriteString(strings.Repeat("0", -exp-1))
+		b.WriteString(mant)
+	case exp+1 >= len(mant):
+		b.WriteString(mant)
+		b.WriteString(strings.Repeat("0", exp+1-len(mant)))
+	default:
+		b.WriteString(mant[:exp+1])
+		b.WriteByte('.')
+		b.WriteString(mant[exp+1:])
+	}
+	return b.String()
+}
+
+// shortestDecimal returns the digits (no trailing zeros) and the decimal
+// exponent of the first digit of the shortest decimal strictly inside the
+// interval of values that round to f (f > 0, finite).
+func shortestDecimal(f float64, bits int) (string, int) {
+	var lo, hi big.Rat
+	var fr big.Rat
+	fr.SetFloat64(f)
+	var below, above float64
+	if bits == 32 {
+		below = float64(math.Nextafter32(float32(f), 0))
+		above = float64(math.Nextafter32(float32(f), float32(math.Inf(1))))
+	} else {
+		below = math.Nextafter(f, 0)
+		above = math.Nextafter(f, math.Inf(1))
+	}
+	half := big.NewRat(1, 2)
+	lo.SetFloat64(below)
+	lo.Add(&lo, &fr).Mul(&lo, half)
+	if math.IsInf(above, 1) {
+		hi.Sub(&fr, &lo).Add(&hi, &fr) // symmetric bound above MaxFloat
+	} else {
+		hi.SetFloat64(above)
+		hi.Add(&hi, &fr).Mul(&hi, half)
+	}
+	inside := func(mant *big.Int, exp int, n int) bool {
+		var r big.Rat
+		r.SetInt(mant)
+		p := exp - (n - 1)
+		if p >= 0 {
+			r.Mul(&r, new(big.Rat).SetInt(pow10(p)))
+		} else {
+			r.Quo(&r, new(big.Rat).SetInt(pow10(-p)))
+		}
+		return lo.Cmp(&r) < 0 && r.Cmp(&hi) < 0
+	}
+	for n := 1; n <= 17; n++ {
+		s := strconv.FormatFloat(f, 'e', n-1, bits)
+		k := strings.IndexByte(s, 'e')
+		exp, _ := strconv.Atoi(s[k+1:])
+		digits := strings.Replace(s[:k], ".", "", 1)
+		mant, _ := new(big.Int).SetString(digits, 10)
+		if inside(mant, exp, n) {
+			return strings.TrimRight(digits, "0"), exp
+		}
+		// The nearest n-digit decimal lies on a bound; its neighbour on
+		// the other side of f may still be inside (as in Ryu).
+		var r big.Rat
+		r.SetInt(mant)
+		p := exp - (n - 1)
+		if p >= 0 {
+			r.Mul(&r, new(big.Rat).SetInt(pow10(p)))
+		} else {
+			r.Quo(&r, new(big.Rat).SetInt(pow10(-p)))
+		}
+		m2 := new(big.Int).Set(mant)
+		if r.Cmp(&fr) > 0 {
+			m2.Sub(m2, bigOne)
+		} else {
+			m2.Add(m2, bigOne)
+		}
+		if m2.Sign() > 0 && len(m2.String()) == n && inside(m2, exp, n) {
+			return strings.TrimRight(m2.String(), "0"), exp
+		}
+	}
+	s := strconv.FormatFloat(f, 'e', -1, bits)
+	k := strings.IndexByte(s, 'e')
+	exp, _ := strconv.Atoi(s[k+1:])
+	return strings.TrimRight(strings.Replace(s[:k], ".", "", 1), "0"), exp
 }
 
 // cmpFloat orders floats as Postgres does: NaN equals NaN and is greater
@@ -302,7 +406,7 @@ func float8Pow(a, b float64) (float64, error) {
 		}
 		return 0, nil
 	}
-	r := math.Pow(a, b)
+	r := powCorrectlyRounded(a, b)
 	if isInf(r) {
 		return 0, errFloatOverflow
 	}
@@ -310,6 +414,49 @@ func float8Pow(a, b float64) (float64, error) {
 		return 0, errFloatUnderflow
 	}
 	return r, nil
+}
+
+// powCorrectlyRounded computes a^b (finite, a ≥ 0 or b integral) with
+// enough precision to round correctly, as glibc's pow (which Postgres
+// calls) does in all but extremely rare cases; Go's math.Pow can be off by
+// an ulp or two.
+func powCorrectlyRounded(a, b float64) float64 {
+	if a == 0 || b == 0 || a == 1 {
+		return math.Pow(a, b)
+	}
+	approx := math.Pow(a, b)
+	if approx == 0 && math.Abs(b) > 1e4 || isInf(approx) && math.Abs(b) > 1e4 {
+		return approx // far outside the range either way
+	}
+	const prec = 256
+	neg := a < 0
+	x := new(big.Float).SetPrec(prec).SetFloat64(math.Abs(a))
+	var res *big.Float
+	if b == math.Trunc(b) && math.Abs(b) < 1<<62 {
+		n := int64(math.Abs(b))
+		res = new(big.Float).SetPrec(prec).SetInt64(1)
+		for k := n; k > 0; k >>= 1 {
+			if k&1 == 1 {
+				res.Mul(res, x)
+			}
+			x.Mul(x, x)
+		}
+		if b < 0 {
+			res.Quo(new(big.Float).SetPrec(prec).SetInt64(1), res)
+		}
+		if neg && n%2 == 1 {
+			res.Neg(res)
+		}
+	} else {
+		l := bigLog(x, prec)
+		l.Mul(l, new(big.Float).SetPrec(prec).SetFloat64(b))
+		if f, _ := l.Float64(); f > 710 || f < -746 {
+			return approx
+		}
+		res = bigExp(l, prec)
+	}
+	f, _ := res.Float64()
+	return f
 }
 
 // float8Sqrt is dsqrt.

@@ -172,8 +172,8 @@ func pgNumber(s string) (int64, float64, bool) {
 		return 0, 0, false
 	}
 	intPart, frac, hasPoint := strings.Cut(body, ".")
-	if intPart == "" && (!hasPoint || frac == "") || intPart != "" && !isDigits(intPart) || frac != "" && !isDigits(frac) {
-		return 0, 0, false
+	if intPart == "" && (!hasPoint || frac == "" || body != s) || intPart != "" && !isDigits(intPart) || frac != "" && !isDigits(frac) {
+		return 0, 0, false // a sign must be followed by a digit
 	}
 	var val int64
 	if intPart != "" {
