@@ -5,7 +5,7 @@
 //
 // Run it with
 //
-//	make bench                  # BENCH_SCALE=1, about 15–20 minutes
+//	make bench                  # BENCH_SCALE=1: 8 minutes on a quiet 2-core machine, 16 on a busy one
 //	BENCH_SCALE=0.1 make bench  # a quick pass, a few minutes
 //	go run ./bench/cmd/galvani-bench -only replication,curve
 //
@@ -31,13 +31,15 @@
 //   - replication: WAL → durable shape log. A workload's WAL is written once
 //     (1M single-row inserts in one transaction; 200k single-row
 //     transactions) with every consumer's slot in place and every consumer
-//     stopped; then each drains the same WAL alone: the baseline, a minimal
+//     stopped; then each drains the same WAL alone, in an order symmetric in
+//     time so that a drifting load cancels out: the baseline, a minimal
 //     pgoutput consumer written with pglogrepl (drain.go); Galvani with one
 //     whole-table shape; Galvani with 10,000 `k = $1` shapes, each change
-//     matching one; the baseline again. Galvani's time runs from "galvani
-//     serving" (shapes loaded) until /v1/health's global_lsn reaches the
-//     workload's last commit, i.e. until every shape log holding it is
-//     fsynced and published.
+//     matching one; a second Galvani with one shape; the baseline again.
+//     Galvani's time runs from "galvani serving" (shapes loaded) until
+//     /v1/health's global_lsn reaches the workload's last commit, i.e. until
+//     every shape log holding it is fsynced and published. The time to the
+//     first row is noted too: before it, Postgres is still decoding.
 //   - curve: the matching cost of non-indexable shapes: 10, 100 and 1,000
 //     `nS ILIKE $1` shapes against the one-shape run on the same WAL.
 //   - initialsync: a new shape over a 1M-row, six-column table, read from
@@ -59,13 +61,19 @@
 //     timing exec → health active against the first start with no shapes.
 //   - profile: CPU profiles of the server (Linux perf, sampling the real
 //     binary: Go binaries keep frame pointers and symbols) on the
-//     replication path and the initial-sync path, run last so the profiler
-//     never disturbs a figure; the hottest functions go into the results.
+//     replication path (one shape; 2,000 shapes each touched by its own
+//     transaction) and the initial-sync path, run last so the profiler never
+//     disturbs a figure; the hottest functions go into the results. Without
+//     perf the profiles are skipped with a note.
 //
 // Each idle client and each shape holds an open file in the server, so
 // RLIMIT_NOFILE caps both; when the limit cannot be raised (no
 // CAP_SYS_RESOURCE) the largest count that fits is measured, and the
 // per-client or per-shape figure is judged against the target.
+//
+// CPU seconds in the notes come from /proc/<pid>/stat. On some virtual
+// machines they include time the hypervisor took (one run here showed more
+// CPU seconds than wall time × cores), so compare them only within a run.
 //
 // # Output
 //

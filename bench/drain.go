@@ -14,7 +14,8 @@ import (
 type drainStats struct {
 	Rows         int
 	Elapsed      time.Duration
-	WALSenderCPU float64 // CPU seconds of the walsender serving the drain
+	FirstByte    time.Duration // when the first change arrived
+	WALSenderCPU float64       // CPU seconds of the walsender serving the drain
 }
 
 // drainSlot is the replication baseline: a minimal pgoutput consumer
@@ -71,6 +72,9 @@ func drainSlot(ctx context.Context, dbURL, slot, publication string, until pglog
 				}
 				switch lm := lm.(type) {
 				case *pglogrepl.InsertMessage:
+					if st.Rows == 0 {
+						st.FirstByte = time.Since(start)
+					}
 					if lm.Tuple != nil {
 						st.Rows++
 					}

@@ -237,11 +237,15 @@ func (s *Server) WaitActive(ctx context.Context) error {
 	}
 }
 
+// metricsClient asks for uncompressed metrics: gzip would cost the server
+// more than the scrape itself while it is being measured.
+var metricsClient = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+
 // Metrics reads the Prometheus metrics as name → value (labels dropped
 // for unlabelled series only).
 func (s *Server) Metrics(ctx context.Context) (map[string]float64, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(s.MetricsPort)+"/metrics", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := metricsClient.Do(req)
 	if err != nil {
 		return nil, err
 	}

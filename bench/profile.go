@@ -157,9 +157,9 @@ func top(lines []ProfileLine, n int, keep func(string) bool) []ProfileLine {
 	return out
 }
 
-// runProfiles profiles the server on the replication path (one shape; a
-// one-transaction workload and a single-row-transaction workload) and on
-// the initial-sync path. It runs last, apart from the measurements, so
+// runProfiles profiles the server on the replication path (one shape: a
+// one-transaction workload and a single-row-transaction workload; many
+// `k = $1` shapes: single-row transactions) and on the initial-sync path. It runs last, apart from the measurements, so
 // the profiler's overhead never shows in a figure.
 func runProfiles(ctx context.Context, e *Env, r *Report) error {
 	if _, err := exec.LookPath("perf"); err != nil {
@@ -217,6 +217,10 @@ func runProfiles(ctx context.Context, e *Env, r *Report) error {
 		e.Logf("  profiled %s", w.name)
 	}
 
+	if err := profileManyShapes(ctx, e, r); err != nil {
+		return err
+	}
+
 	// Initial sync of the whole table through the same server.
 	if err := srv.Start(ctx); err != nil {
 		return err
@@ -248,5 +252,58 @@ func runProfiles(ctx context.Context, e *Env, r *Report) error {
 		res.Rows, elapsed.Seconds(), cpu, res.Parse.Seconds())
 	r.Profiles["initial-sync"] = prof
 	e.Logf("  profiled initial-sync")
+	return nil
+}
+
+// profileManyShapes profiles single-row transactions that each touch a
+// different one of 2,000 `k = $1` shapes (at scale 1): the case where the
+// group commit has one log to fsync per transaction.
+func profileManyShapes(ctx context.Context, e *Env, r *Report) error {
+	const db = "profile_many"
+	dbURL, err := e.CreateDB(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer e.DropDB(ctx, db)
+	if err := Exec(ctx, dbURL, repTable+`;`+tickTable); err != nil {
+		return err
+	}
+	srv, err := e.NewServer("profile-many", dbURL, "profilemany")
+	if err != nil {
+		return err
+	}
+	n := e.Scaled(2000, 20)
+	queries := make([]ShapeQuery, n)
+	for i := range queries {
+		queries[i] = ShapeQuery{Table: "rep", Where: "k = $1", Params: []string{strconv.Itoa(i)}}
+	}
+	if err := prepareServer(ctx, e, srv, queries); err != nil {
+		return err
+	}
+	w := manyTxns("rep", repRow(n), 1, e.Scaled(50_000, 500))
+	until, rows, err := w.run(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	var prof Profile
+	var profErr error
+	res, err := measureCatchUp(ctx, srv, until, rows, func(pid int) func() {
+		rec, err := startPerf(e.Dir, "many", pid)
+		if err != nil {
+			profErr = err
+			return func() {}
+		}
+		return func() { prof, profErr = rec.stop(ctx) }
+	})
+	if err != nil {
+		return err
+	}
+	if profErr != nil {
+		return profErr
+	}
+	prof.Note = fmt.Sprintf("Galvani, %s `k = $1` shapes, %s, each touching one shape: %.2fs, %.0f rows/s",
+		groupThousands(int64(n)), w.name, res.Elapsed.Seconds(), res.rate())
+	r.Profiles["replication-many-shapes-single-row-txns"] = prof
+	e.Logf("  profiled replication-many-shapes-single-row-txns")
 	return nil
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -13,7 +12,8 @@ import (
 // The replication benchmarks write a workload's WAL once, with every
 // consumer's slot already in place and every consumer stopped, then let
 // each consumer drain the same WAL alone: the baseline drain, Galvani with
-// one shape, Galvani with many shapes, the baseline again. A consumer's
+// one shape, Galvani with many shapes, a second Galvani with one shape, the
+// baseline again (symmetric in time, so a drifting load cancels). A consumer's
 // figure is the workload's rows divided by the time from its start (for
 // Galvani: from the moment it logs "galvani serving", shapes loaded) to the
 // workload's last commit being durable in its shape logs (the
@@ -117,13 +117,18 @@ func insertLSN[R rowScanner](ctx context.Context, query func(context.Context, st
 type catchUp struct {
 	Rows         int
 	Elapsed      time.Duration
-	Routed       float64 // galvani_changes_routed_total at the end
-	ServerCPU    float64 // CPU seconds of the server process
+	FirstByte    time.Duration // when the first WAL data arrived (±100 ms)
+	Routed       float64       // galvani_changes_routed_total at the end
+	ServerCPU    float64       // CPU seconds of the server process
 	WALSenderCPU float64
 	RSS          int64
 }
 
 func (c catchUp) rate() float64 { return float64(c.Rows) / c.Elapsed.Seconds() }
+
+// streamRate is the rate once data flows: rows over the time after the
+// first byte.
+func (c catchUp) streamRate() float64 { return float64(c.Rows) / (c.Elapsed - c.FirstByte).Seconds() }
 
 // measureCatchUp starts srv (stopped, its slot holding the workload's WAL)
 // and waits until its shapes are durable up to the commit at until.
@@ -140,20 +145,17 @@ func measureCatchUp(ctx context.Context, srv *Server, until pglogrepl.LSN, rows 
 	c := newHTTPClient(1)
 	defer c.CloseIdleConnections()
 	deadline := time.Now().Add(20 * time.Minute)
-	// BENCH_DEBUG also polls the metrics, to log when the first byte
-	// arrived and when every change was routed.
-	debug := os.Getenv("BENCH_DEBUG") != ""
-	var firstByte, allRouted time.Duration
+	// The first byte of WAL data is noted from the metrics, polled every
+	// 100 ms: before it, Postgres is still decoding (a large transaction
+	// is sent only once its commit is decoded).
+	var firstByte time.Duration
+	nextMetrics := time.Now()
 	for {
-		if debug {
-			if m, err := srv.Metrics(ctx); err == nil {
-				if firstByte == 0 && m["galvani_replication_received_bytes_total"] > 0 {
-					firstByte = time.Since(srv.Serving)
-				}
-				if allRouted == 0 && m["galvani_changes_routed_total"] >= float64(rows) {
-					allRouted = time.Since(srv.Serving)
-				}
+		if firstByte == 0 && time.Now().After(nextMetrics) {
+			if v, err := srv.Metric(ctx, "galvani_replication_received_bytes_total"); err == nil && v > 0 {
+				firstByte = time.Since(srv.Serving)
 			}
+			nextMetrics = time.Now().Add(100 * time.Millisecond)
 		}
 		h, err := srv.Health(ctx, c)
 		if err == nil && h.Replication.GlobalLSN != "" {
@@ -169,17 +171,12 @@ func measureCatchUp(ctx context.Context, srv *Server, until pglogrepl.LSN, rows 
 			stopHook()
 			return catchUp{}, fmt.Errorf("galvani %s did not catch up within 20 minutes:\n%s", srv.Name, srv.LogTail())
 		}
-		select {
-		case <-ctx.Done():
+		if err := pause(ctx, 5*time.Millisecond); err != nil {
 			stopHook()
-			return catchUp{}, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+			return catchUp{}, err
 		}
 	}
-	res := catchUp{Rows: rows, Elapsed: time.Since(srv.Serving)}
-	if debug {
-		srv.env.Logf("    debug %s: first byte %v, all routed %v, durable %v", srv.Name, firstByte, allRouted, res.Elapsed)
-	}
+	res := catchUp{Rows: rows, Elapsed: time.Since(srv.Serving), FirstByte: firstByte}
 	stopHook()
 	res.WALSenderCPU = procCPU(slotPID(ctx, srv.DBURL, srv.Slot()))
 	res.ServerCPU = srv.CPUSeconds()
@@ -256,6 +253,9 @@ func prepareServer(ctx context.Context, e *Env, srv *Server, queries []ShapeQuer
 	return addTick(ctx, srv)
 }
 
+// runReplication measures WAL → durable shape log throughput for two
+// workloads: 1M inserts in one transaction and 200k single-row
+// transactions (at scale 1).
 func runReplication(ctx context.Context, e *Env, r *Report) error {
 	const db = "replication"
 	url, err := e.CreateDB(ctx, db)
@@ -268,7 +268,14 @@ func runReplication(ctx context.Context, e *Env, r *Report) error {
 		return err
 	}
 
-	one, err := e.NewServer("rep-1", url, "rep1")
+	// Two one-shape servers and the many-shape one run in the order
+	// drain, one A, many, one B, drain: every comparison is symmetric in
+	// time, so a load that drifts during the run cancels out.
+	oneA, err := e.NewServer("rep-1a", url, "rep1a")
+	if err != nil {
+		return err
+	}
+	oneB, err := e.NewServer("rep-1b", url, "rep1b")
 	if err != nil {
 		return err
 	}
@@ -276,9 +283,11 @@ func runReplication(ctx context.Context, e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
-	e.Logf("creating 1 whole-table shape and %d `k = $1` shapes", many)
-	if err := prepareServer(ctx, e, one, []ShapeQuery{{Table: "rep"}}); err != nil {
-		return err
+	e.Logf("creating 1 whole-table shape (twice) and %d `k = $1` shapes", many)
+	for _, one := range []*Server{oneA, oneB} {
+		if err := prepareServer(ctx, e, one, []ShapeQuery{{Table: "rep"}}); err != nil {
+			return err
+		}
 	}
 	queries := make([]ShapeQuery, many)
 	for i := range queries {
@@ -294,6 +303,9 @@ func runReplication(ctx context.Context, e *Env, r *Report) error {
 	small := e.Scaled(200_000, 200)
 	row := repRow(many)
 	for _, w := range []workload{oneTxn("rep", row, 1, big), manyTxns("rep", row, big+1, small)} {
+		if err := waitSlotInactive(ctx, url, "bench_drain"); err != nil {
+			return err
+		}
 		if err := Exec(ctx, url, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'bench_drain';
 			SELECT pg_create_logical_replication_slot('bench_drain', 'pgoutput')`); err != nil {
 			return err
@@ -305,58 +317,95 @@ func runReplication(ctx context.Context, e *Env, r *Report) error {
 			return err
 		}
 		e.Logf("  written in %.1fs", time.Since(t).Seconds())
-		d1, err := drainSlot(ctx, url, "bench_drain", "bench_drain", until)
-		if err != nil {
+		if err := replicationRound(ctx, e, r, url, w.name, until, rows, oneA, oneB, tenk, many); err != nil {
 			return err
 		}
-		e.Logf("  drain: %d rows in %.2fs", d1.Rows, d1.Elapsed.Seconds())
-		g1, err := measureCatchUp(ctx, one, until, rows, nil)
-		if err != nil {
-			return err
-		}
-		e.Logf("  galvani, 1 shape: %.2fs (server %.1f CPU-s, walsender %.1f CPU-s)", g1.Elapsed.Seconds(), g1.ServerCPU, g1.WALSenderCPU)
-		gm, err := measureCatchUp(ctx, tenk, until, rows, nil)
-		if err != nil {
-			return err
-		}
-		e.Logf("  galvani, %d shapes: %.2fs (server %.1f CPU-s, walsender %.1f CPU-s)", many, gm.Elapsed.Seconds(), gm.ServerCPU, gm.WALSenderCPU)
-		d2, err := drainSlot(ctx, url, "bench_drain", "bench_drain", until)
-		if err != nil {
-			return err
-		}
-		e.Logf("  drain again: %d rows in %.2fs", d2.Rows, d2.Elapsed.Seconds())
-		if d1.Rows != rows || d2.Rows != rows {
-			return fmt.Errorf("drain counted %d and %d rows, want %d", d1.Rows, d2.Rows, rows)
-		}
-		base := float64(2*rows) / (d1.Elapsed + d2.Elapsed).Seconds()
-		note1 := fmt.Sprintf("drains %.2fs and %.2fs; Galvani %.2fs, %.1f server CPU-s, walsender %.1f CPU-s (drain's walsender %.1f)",
-			d1.Elapsed.Seconds(), d2.Elapsed.Seconds(), g1.Elapsed.Seconds(), g1.ServerCPU, g1.WALSenderCPU, d1.WALSenderCPU)
-		if g1.Routed != float64(rows) {
-			note1 += fmt.Sprintf("; WARNING: %0.f changes routed, want %d", g1.Routed, rows)
-		}
-		r.Results = append(r.Results, Result{
-			Benchmark: "Replication → durable log, 1 shape, " + w.name,
-			Baseline:  "pgoutput drain (pglogrepl), same WAL",
-			Unit:      "rows/s", BaselineValue: base, Value: g1.rate(),
-			Ratio: ratio(g1.rate(), base), Target: "≥ 0.5× baseline", Met: met(g1.rate() >= 0.5*base),
-			Note: note1,
-			Extra: map[string]float64{"drain1_s": d1.Elapsed.Seconds(), "drain2_s": d2.Elapsed.Seconds(), "galvani_s": g1.Elapsed.Seconds(),
-				"server_cpu_s": g1.ServerCPU, "walsender_cpu_s": g1.WALSenderCPU, "drain_walsender_cpu_s": d1.WALSenderCPU, "rows": float64(rows)},
-		})
-		noteM := fmt.Sprintf("%s shapes `k = $1`, each change matching one; %.2fs, %.1f server CPU-s, RSS %.0f MiB; %.2f× the drain",
-			groupThousands(int64(many)), gm.Elapsed.Seconds(), gm.ServerCPU, mib(gm.RSS), ratio(gm.rate(), base))
-		if gm.Routed != float64(rows) {
-			noteM += fmt.Sprintf("; WARNING: %0.f changes routed, want %d", gm.Routed, rows)
-		}
-		r.Results = append(r.Results, Result{
-			Benchmark: "Replication → durable log, " + groupThousands(int64(many)) + " shapes, " + w.name,
-			Baseline:  "the 1-shape run",
-			Unit:      "rows/s", BaselineValue: g1.rate(), Value: gm.rate(),
-			Ratio: ratio(gm.rate(), g1.rate()), Target: "≥ 0.8× the 1-shape run", Met: met(gm.rate() >= 0.8*g1.rate()),
-			Note: noteM,
-			Extra: map[string]float64{"galvani_s": gm.Elapsed.Seconds(), "server_cpu_s": gm.ServerCPU, "walsender_cpu_s": gm.WALSenderCPU,
-				"shapes": float64(many), "rss_mib": mib(gm.RSS), "ratio_to_drain": ratio(gm.rate(), base)},
-		})
 	}
+	return nil
+}
+
+// replicationRound drains one workload's WAL with every consumer and
+// records the results.
+func replicationRound(ctx context.Context, e *Env, r *Report, url, name string, until pglogrepl.LSN, rows int, oneA, oneB, tenk *Server, many int) error {
+	drain := func(label string) (drainStats, error) {
+		d, err := drainSlot(ctx, url, "bench_drain", "bench_drain", until)
+		if err != nil {
+			return d, err
+		}
+		if d.Rows != rows {
+			return d, fmt.Errorf("drain counted %d rows, want %d", d.Rows, rows)
+		}
+		e.Logf("  %s: %d rows in %.2fs (first row after %.1fs)", label, d.Rows, d.Elapsed.Seconds(), d.FirstByte.Seconds())
+		return d, nil
+	}
+	run := func(srv *Server, label string) (catchUp, error) {
+		g, err := measureCatchUp(ctx, srv, until, rows, nil)
+		if err != nil {
+			return g, err
+		}
+		e.Logf("  galvani, %s: %.2fs (first byte after %.1fs; server %.1f CPU-s, walsender %.1f CPU-s)", label, g.Elapsed.Seconds(), g.FirstByte.Seconds(), g.ServerCPU, g.WALSenderCPU)
+		return g, nil
+	}
+	d1, err := drain("drain")
+	if err != nil {
+		return err
+	}
+	ga, err := run(oneA, "1 shape")
+	if err != nil {
+		return err
+	}
+	gm, err := run(tenk, groupThousands(int64(many))+" shapes")
+	if err != nil {
+		return err
+	}
+	gb, err := run(oneB, "1 shape again")
+	if err != nil {
+		return err
+	}
+	d2, err := drain("drain again")
+	if err != nil {
+		return err
+	}
+
+	base := float64(2*rows) / (d1.Elapsed + d2.Elapsed).Seconds()
+	one := float64(2*rows) / (ga.Elapsed + gb.Elapsed).Seconds()
+	// Once rows flow: the time after the first one arrived, when Postgres
+	// has decoded (for one big transaction, all of it).
+	baseStream := float64(2*rows) / (d1.Elapsed - d1.FirstByte + d2.Elapsed - d2.FirstByte).Seconds()
+	oneStream := float64(2*rows) / (ga.Elapsed - ga.FirstByte + gb.Elapsed - gb.FirstByte).Seconds()
+	note1 := fmt.Sprintf("drains %.2fs and %.2fs, Galvani %.2fs and %.2fs (run before and after the many-shape server); Galvani %.1f server CPU-s, its walsender %.1f CPU-s (the drain's %.1f). First row after %.1fs (drain) and %.1fs (Galvani): Postgres decoding; once rows flowed, drain %s rows/s, Galvani %s rows/s (%.2f×)",
+		d1.Elapsed.Seconds(), d2.Elapsed.Seconds(), ga.Elapsed.Seconds(), gb.Elapsed.Seconds(), (ga.ServerCPU+gb.ServerCPU)/2, (ga.WALSenderCPU+gb.WALSenderCPU)/2, (d1.WALSenderCPU+d2.WALSenderCPU)/2,
+		(d1.FirstByte+d2.FirstByte).Seconds()/2, (ga.FirstByte+gb.FirstByte).Seconds()/2, groupThousands(int64(baseStream)), groupThousands(int64(oneStream)), ratio(oneStream, baseStream))
+	for _, g := range []catchUp{ga, gb} {
+		if g.Routed != float64(rows) {
+			note1 += fmt.Sprintf("; WARNING: %0.f changes routed, want %d", g.Routed, rows)
+		}
+	}
+	r.Results = append(r.Results, Result{
+		Benchmark: "Replication → durable log, 1 shape, " + name,
+		Baseline:  "pgoutput drain (pglogrepl), same WAL",
+		Unit:      "rows/s", BaselineValue: base, Value: one,
+		Ratio: ratio(one, base), Target: "≥ 0.5× baseline", Met: met(one >= 0.5*base),
+		Note: note1,
+		Extra: map[string]float64{"rows": float64(rows),
+			"drain1_s": d1.Elapsed.Seconds(), "drain2_s": d2.Elapsed.Seconds(), "galvani_a_s": ga.Elapsed.Seconds(), "galvani_b_s": gb.Elapsed.Seconds(),
+			"drain_first_row_s": (d1.FirstByte + d2.FirstByte).Seconds() / 2, "galvani_first_byte_s": (ga.FirstByte + gb.FirstByte).Seconds() / 2,
+			"drain_stream_rows_per_s": baseStream, "galvani_stream_rows_per_s": oneStream,
+			"server_cpu_s": (ga.ServerCPU + gb.ServerCPU) / 2, "walsender_cpu_s": (ga.WALSenderCPU + gb.WALSenderCPU) / 2, "drain_walsender_cpu_s": (d1.WALSenderCPU + d2.WALSenderCPU) / 2},
+	})
+	noteM := fmt.Sprintf("%s shapes `k = $1`, each change matching one; %.2fs (first byte after %.1fs), %.1f server CPU-s, RSS %.0f MiB after; %.2f× the drain",
+		groupThousands(int64(many)), gm.Elapsed.Seconds(), gm.FirstByte.Seconds(), gm.ServerCPU, mib(gm.RSS), ratio(gm.rate(), base))
+	if gm.Routed != float64(rows) {
+		noteM += fmt.Sprintf("; WARNING: %0.f changes routed, want %d", gm.Routed, rows)
+	}
+	r.Results = append(r.Results, Result{
+		Benchmark: "Replication → durable log, " + groupThousands(int64(many)) + " shapes, " + name,
+		Baseline:  "the 1-shape runs, same WAL",
+		Unit:      "rows/s", BaselineValue: one, Value: gm.rate(),
+		Ratio: ratio(gm.rate(), one), Target: "≥ 0.8× the 1-shape run", Met: met(gm.rate() >= 0.8*one),
+		Note: noteM,
+		Extra: map[string]float64{"galvani_s": gm.Elapsed.Seconds(), "first_byte_s": gm.FirstByte.Seconds(), "server_cpu_s": gm.ServerCPU, "walsender_cpu_s": gm.WALSenderCPU,
+			"shapes": float64(many), "rss_mib": mib(gm.RSS), "ratio_to_drain": ratio(gm.rate(), base), "stream_rows_per_s": gm.streamRate()},
+	})
 	return nil
 }

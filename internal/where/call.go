@@ -23,7 +23,7 @@ func (c *compiler) makeOp(op string, l, r *node, loc int) (*node, error) {
 	}
 	def, decl, res, err := resolveOperator(op, lt, r.typ, loc)
 	if err != nil {
-		return nil, err
+		return nil, c.paramConflict(err, op, args, loc)
 	}
 	for i := range args {
 		if args[i], err = c.coerce(args[i], decl[i], coerceImplicit, loc); err != nil {
@@ -31,6 +31,33 @@ func (c *compiler) makeOp(op string, l, r *node, loc int) (*node, error) {
 		}
 	}
 	return c.call(def, op, decl, res, args, loc)
+}
+
+// paramConflict turns a failed resolution involving a parameter whose
+// type an earlier use fixed into the protocol's "type conflict for $n"
+// when the parameter would resolve with another type here.
+func (c *compiler) paramConflict(err error, op string, args []*node, loc int) error {
+	for i, a := range args {
+		if a.param == 0 || a.kind != nConst {
+			continue
+		}
+		in := make([]pgType, len(args))
+		for j, b := range args {
+			in[j] = b.typ
+		}
+		in[i] = typUnknown
+		var decl []pgType
+		var rerr error
+		if len(in) == 1 {
+			_, decl, _, rerr = resolveOperator(op, nil, in[0], loc)
+		} else {
+			_, decl, _, rerr = resolveOperator(op, &in[0], in[1], loc)
+		}
+		if rerr == nil && decl[i] != a.typ {
+			return errAt(a.loc, "type conflict for $%d: %s and %s", a.param, decl[i], a.typ)
+		}
+	}
+	return err
 }
 
 // call builds the call node of a resolved operator or function.

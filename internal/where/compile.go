@@ -278,7 +278,13 @@ func (c *compiler) transformParam(p *pg_query.ParamRef) (*node, error) {
 		return nil, errAt(loc, "parameter $%d was not provided", n)
 	}
 	c.paramUsed[n-1] = true
-	return &node{kind: nUnknown, typ: typUnknown, text: c.params[n-1], param: n, loc: loc}, nil
+	u := &node{kind: nUnknown, typ: typUnknown, text: c.params[n-1], param: n, loc: loc}
+	if c.paramTyped[n-1] {
+		// Once its type is known, a parameter is a typed value, as in
+		// Postgres' parameter type inference.
+		return c.coerceUnknown(u, c.paramTypes[n-1])
+	}
+	return u, nil
 }
 
 // typeFromName resolves a TypeName of a cast.

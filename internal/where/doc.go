@@ -150,6 +150,18 @@
 // returned separately for binding: parameter values never enter SQL text,
 // and only allow-listed, side-effect-free operators and functions compile.
 //
+// # Routing
+//
+// For the router's indexes (protocol §13.5), Conditions returns the
+// equality terms (`col = const`, `col IN (…)`, `col = ANY(const array)`,
+// through AND and OR) one of which every accepted row satisfies, and
+// Inclusions the top-level `array_col @> const`, `const <@ array_col` and
+// `const = ANY(array_col)` conjuncts with the constants' elements;
+// ArrayElements splits a row's array text for matching. Values are given
+// as the column type's Postgres text, only for types whose text is
+// canonical for equality (integers, uuid, bool, text under C-like
+// collations), so matching text means equal values.
+//
 // # Not supported
 //
 // Subqueries (`IN (SELECT …)`, EXISTS, scalar subqueries; protocol §13.6),

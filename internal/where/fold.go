@@ -100,6 +100,17 @@ func (c *compiler) fold(n *node) (*node, error) {
 		return nil, err
 	}
 	switch n.kind {
+	case nNullIf:
+		// "If either argument is NULL they can't be equal": Postgres
+		// returns the first argument without evaluating the other.
+		for _, a := range m.args {
+			if a.isHardConst() && a.val == nil {
+				return m.args[0], nil
+			}
+		}
+		if !allConst {
+			return &m, nil
+		}
 	case nFunc:
 		if n.strict && nullConst {
 			return constNode(n.typ, nil, n.loc), nil

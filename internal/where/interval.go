@@ -304,10 +304,10 @@ func parsePGInterval(t, orig string) (interval, error) {
 			continue
 		}
 		if strings.Contains(f, ":") {
-			if seen["time"] || seen["h"] || seen["min"] || seen["s"] {
+			if seen["time"] || seen["h"] || seen["min"] || seen["s"] || seen["ms"] || seen["us"] {
 				return bad()
 			}
-			seen["time"], seen["h"], seen["min"], seen["s"] = true, true, true, true
+			seen["time"], seen["h"], seen["min"], seen["s"], seen["ms"], seen["us"] = true, true, true, true, true, true
 			us, ok := parseIntervalTime(f)
 			if !ok {
 				return bad()
@@ -353,7 +353,7 @@ func parsePGInterval(t, orig string) (interval, error) {
 			}
 		}
 		unit := "s"
-		if unitWord == "" && k != len(fields)-1 && !(k == len(fields)-2 && strings.EqualFold(fields[k+1], "ago")) {
+		if unitWord == "" && k != len(fields)-1 {
 			// A number without a unit is seconds only at the end;
 			// elsewhere Postgres reads it by context, which Galvani does
 			// not reproduce.
@@ -366,10 +366,14 @@ func parsePGInterval(t, orig string) (interval, error) {
 			}
 			unit = u
 		}
-		if seen[unit] {
+		if seen[unit] || unit == "s" && fval != 0 && (seen["ms"] || seen["us"]) {
 			return bad()
 		}
 		seen[unit] = true
+		if unit == "s" && fval != 0 {
+			// Fractional seconds count as milliseconds and microseconds too.
+			seen["ms"], seen["us"] = true, true
+		}
 		sawAny = true
 		a.unit(unit, val, fval)
 	}
