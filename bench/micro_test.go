@@ -113,7 +113,7 @@ func BenchmarkWhereCompile(b *testing.B) {
 func BenchmarkRouteEquality(b *testing.B) {
 	for _, n := range []int{1, 1000, 10000, 100000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			t := router.NewTable[int]()
+			t := router.NewTable[int](nil)
 			for i := range n {
 				t.Add(i, []router.Cond{{Column: "k", Value: strconv.Itoa(i)}})
 			}
@@ -135,7 +135,7 @@ func BenchmarkRouteEquality(b *testing.B) {
 func BenchmarkRouteAndMatchILike(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			t := router.NewTable[int]()
+			t := router.NewTable[int](nil)
 			exprs := make([]*where.Expr, n)
 			for i := range n {
 				exprs[i] = compile(b, "name ILIKE $1", []string{"NAME " + strconv.Itoa(i)})

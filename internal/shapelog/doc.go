@@ -34,11 +34,25 @@
 // on the sequence of records and the threshold, so a log rebuilt by replay
 // after a crash has the same boundaries.
 //
+// # Durability
+//
+// The writer appends a transaction's records, hands them to the file at
+// the commit (Write) and publishes them to readers (Publish) before they
+// are on disk; making them durable (SyncData) comes after, for many logs
+// at once (SyncAll), and only then may the replication slot be
+// acknowledged past the transaction. Serving records before they are on
+// disk is safe because they can only be lost with the machine, and then
+// the slot, not yet acknowledged past them, replays the same transactions:
+// Open cuts the log after its last valid FlagLast record, the replay
+// appends the same records at the same offsets (offsets come from the
+// WAL), and a client that had already read them sees nothing change. A
+// crash of the process alone loses nothing written.
+//
 // # Invariants
 //
 // Offsets strictly increase. One goroutine owns a Log's write side
-// (Append, Sync); readers run alongside it and never observe bytes past the
-// durable, transaction-aligned end published by the last Sync. Readers that
-// wait for new data take the change channel and the durable offset under the
-// same lock, so no wake-up is lost (see Head).
+// (Append, Write, Publish, SyncData); readers run alongside it and never
+// observe bytes past the transaction-aligned end published by the last
+// Publish. Readers that wait for new data take the change channel and the
+// published offset under the same lock, so no wake-up is lost (see Head).
 package shapelog

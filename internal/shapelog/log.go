@@ -54,6 +54,7 @@ type Log struct {
 	dir       string
 	threshold int64
 	f         *os.File
+	dev       uint64 // device holding f, for SyncAll; 0 when unknown
 
 	// Write side, owned by the single writer.
 	buf          []byte
@@ -66,15 +67,15 @@ type Log struct {
 	newIndex     []indexPoint // index points not yet published
 	newChunks    []indexPoint // chunk ends not yet published
 
-	mu         sync.RWMutex
-	closed     bool
-	durable    protocol.Offset // offset of the last durable record
-	hasRecords bool            // durable holds a record's offset
-	durableEnd int64           // file size covering durable records
-	changed    chan struct{}   // closed and replaced when new data is durable
-	index      []indexPoint    // sparse: record start positions
-	chunks     []indexPoint    // closed chunks: last offset and end position
-	snapEnds   []int64         // snapshot chunk end positions in snapshotFile
+	mu           sync.RWMutex
+	closed       bool
+	published    protocol.Offset // offset of the last published record
+	hasRecords   bool            // published holds a record's offset
+	publishedEnd int64           // file size covering published records
+	changed      chan struct{}   // closed and replaced when records are published
+	index        []indexPoint    // sparse: record start positions
+	chunks       []indexPoint    // closed chunks: last offset and end position
+	snapEnds     []int64         // snapshot chunk end positions in snapshotFile
 }
 
 // Create makes an empty log in dir, which must exist. The snapshot is
@@ -84,7 +85,7 @@ func Create(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create change log: %w", err)
 	}
-	return &Log{dir: dir, threshold: opts.ChunkThreshold, f: f, changed: make(chan struct{})}, nil
+	return &Log{dir: dir, threshold: opts.ChunkThreshold, f: f, dev: deviceOf(f), changed: make(chan struct{})}, nil
 }
 
 // Open opens the log in dir, validates it and cuts any torn or uncommitted
@@ -98,7 +99,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open change log: %w", err)
 	}
-	l := &Log{dir: dir, threshold: opts.ChunkThreshold, f: f, changed: make(chan struct{}), snapEnds: ends}
+	l := &Log{dir: dir, threshold: opts.ChunkThreshold, f: f, dev: deviceOf(f), changed: make(chan struct{}), snapEnds: ends}
 	if err := l.recover(); err != nil {
 		f.Close()
 		return nil, err
@@ -170,9 +171,9 @@ func (l *Log) recover() error {
 	if _, err := l.f.Seek(validEnd, io.SeekStart); err != nil {
 		return fmt.Errorf("seek change log: %w", err)
 	}
-	l.written, l.size, l.durableEnd = validEnd, validEnd, validEnd
+	l.written, l.size, l.publishedEnd = validEnd, validEnd, validEnd
 	l.lastOff, l.hasLast = validLast, validHave
-	l.durable, l.hasRecords = validLast, validHave
+	l.published, l.hasRecords = validLast, validHave
 	l.chunkBytes, l.lastIndexPos = validChunkB, validIndexPos
 	l.index, l.chunks = index, chunks
 	return nil
@@ -181,7 +182,7 @@ func (l *Log) recover() error {
 // Dir returns the directory holding the log.
 func (l *Log) Dir() string { return l.dir }
 
-// LastOffset returns the offset of the last appended record (durable or
+// LastOffset returns the offset of the last appended record (published or
 // not) and whether there is one. Only the writer may call it.
 func (l *Log) LastOffset() (protocol.Offset, bool) { return l.lastOff, l.hasLast }
 
@@ -226,40 +227,62 @@ func (l *Log) writeBuffer() error {
 	return nil
 }
 
-// Dirty reports whether records were appended since the last Sync.
+// Dirty reports whether records were appended since the last Publish.
 func (l *Log) Dirty() bool {
-	return l.size != l.durableEndUnlocked()
+	return l.size != l.publishedEndUnlocked()
 }
 
-func (l *Log) durableEndUnlocked() int64 {
-	// Only the writer changes durableEnd, so it may read it without the lock.
-	return l.durableEnd
+func (l *Log) publishedEndUnlocked() int64 {
+	// Only the writer changes publishedEnd, so it may read it without the lock.
+	return l.publishedEnd
 }
 
-// Flush writes buffered records and makes them durable (fdatasync) without
-// publishing them. Sync = Flush + Publish; the two halves are separate so a
-// writer can flush many logs in parallel and then publish them together.
-func (l *Log) Flush() error {
+// keepBuffer is the largest append buffer a log keeps between
+// transactions; a bigger one (from a big transaction) is dropped after
+// Write, so thousands of mostly idle logs do not each pin one.
+const keepBuffer = 16 << 10
+
+// Write hands every appended record to the file (the operating system's
+// cache), without waiting for the disk. Records written survive a crash
+// of the process but not of the machine until SyncData.
+func (l *Log) Write() error {
 	if err := l.writeBuffer(); err != nil {
 		return err
 	}
+	if cap(l.buf) > keepBuffer {
+		l.buf = nil
+	}
+	return nil
+}
+
+// SyncData waits until everything written so far is on disk (fdatasync).
+func (l *Log) SyncData() error {
 	if err := fdatasync(l.f); err != nil {
 		return fmt.Errorf("sync change log: %w", err)
 	}
 	return nil
 }
 
-// Publish makes everything flushed so far visible to readers and wakes
-// waiting readers. The writer calls it only after Flush, at a transaction
-// boundary.
+// Flush is Write then SyncData.
+func (l *Log) Flush() error {
+	if err := l.Write(); err != nil {
+		return err
+	}
+	return l.SyncData()
+}
+
+// Publish makes every record written so far visible to readers and wakes
+// waiting readers. The writer calls it only at a transaction boundary,
+// after Write; it need not wait for SyncData (see the package
+// documentation on durability).
 func (l *Log) Publish() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.written == l.durableEnd {
+	if l.written == l.publishedEnd {
 		return
 	}
-	l.durableEnd = l.written
-	l.durable, l.hasRecords = l.lastOff, l.hasLast
+	l.publishedEnd = l.written
+	l.published, l.hasRecords = l.lastOff, l.hasLast
 	l.index = append(l.index, l.newIndex...)
 	l.chunks = append(l.chunks, l.newChunks...)
 	l.newIndex, l.newChunks = l.newIndex[:0], l.newChunks[:0]
@@ -267,7 +290,7 @@ func (l *Log) Publish() {
 	l.changed = make(chan struct{})
 }
 
-// Sync flushes and publishes.
+// Sync is Write, SyncData and Publish.
 func (l *Log) Sync() error {
 	if err := l.Flush(); err != nil {
 		return err
@@ -276,8 +299,8 @@ func (l *Log) Sync() error {
 	return nil
 }
 
-// Head returns the shape's latest durable offset and a channel that is
-// closed when a later offset becomes durable or the log is closed. The
+// Head returns the shape's latest published offset and a channel that is
+// closed when a later offset is published or the log is closed. The
 // latest offset is the last record's, or the last snapshot chunk's (0_n)
 // when the log has no records.
 func (l *Log) Head() (protocol.Offset, <-chan struct{}) {
@@ -288,16 +311,16 @@ func (l *Log) Head() (protocol.Offset, <-chan struct{}) {
 
 func (l *Log) headLocked() protocol.Offset {
 	if l.hasRecords {
-		return l.durable
+		return l.published
 	}
 	return protocol.Offset{Tx: 0, Op: uint64(max(len(l.snapEnds)-1, 0))}
 }
 
-// Size returns the durable bytes of the snapshot and the change log.
+// Size returns the published bytes of the snapshot and the change log.
 func (l *Log) Size() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	n := l.durableEnd
+	n := l.publishedEnd
 	if len(l.snapEnds) > 0 {
 		n += l.snapEnds[len(l.snapEnds)-1]
 	}
@@ -355,7 +378,7 @@ func (l *Log) AppendSnapshotChunk(dst []byte, i int) ([]byte, error) {
 	return dst, nil
 }
 
-// AppendChanges appends, comma-separated, the bodies of the durable records
+// AppendChanges appends, comma-separated, the bodies of the published records
 // after offset from, up to the end of the chunk holding the first of them.
 // It returns the offset of the last record appended, or from when there is
 // none, and how many records it appended.
@@ -371,7 +394,7 @@ func (l *Log) AppendChanges(dst []byte, from protocol.Offset) ([]byte, protocol.
 	return dst, last, n, err
 }
 
-// EachChange calls fn for each durable record after offset from, up to the
+// EachChange calls fn for each published record after offset from, up to the
 // end of the chunk holding the first of them, and returns the offset of the
 // last one (from when there is none). body is only valid during the call.
 func (l *Log) EachChange(from protocol.Offset, fn func(off protocol.Offset, body []byte)) (protocol.Offset, error) {
@@ -380,7 +403,7 @@ func (l *Log) EachChange(from protocol.Offset, fn func(off protocol.Offset, body
 		l.mu.RUnlock()
 		return from, ErrClosed
 	}
-	if !l.hasRecords || !from.Less(l.durable) {
+	if !l.hasRecords || !from.Less(l.published) {
 		l.mu.RUnlock()
 		return from, nil
 	}
@@ -391,11 +414,11 @@ func (l *Log) EachChange(from protocol.Offset, fn func(off protocol.Offset, body
 		startPos = l.index[i-1].pos
 	}
 	chunks := l.chunks
-	durableEnd := l.durableEnd
+	publishedEnd := l.publishedEnd
 	l.mu.RUnlock()
 
 	// The chunk ends at the first boundary whose last offset is after from.
-	endPos := durableEnd
+	endPos := publishedEnd
 	if j := sort.Search(len(chunks), func(j int) bool { return from.Less(chunks[j].off) }); j < len(chunks) {
 		endPos = chunks[j].pos
 	}

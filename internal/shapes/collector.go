@@ -7,12 +7,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/galvani-sync/galvani/internal/pg"
 	"github.com/galvani-sync/galvani/internal/replication"
 	"github.com/galvani-sync/galvani/internal/router"
+	"github.com/galvani-sync/galvani/internal/shapelog"
 	"github.com/galvani-sync/galvani/internal/snapshot"
+	"github.com/galvani-sync/galvani/internal/where"
 )
 
 // Group commit bounds: the Collector makes logs durable when the stream has
@@ -22,7 +22,6 @@ const (
 	groupCommitTxns    = 1000
 	groupCommitLatency = 20 * time.Millisecond
 	eventQueueSize     = 4096
-	flushParallelism   = 16
 	recentXids         = 4096
 )
 
@@ -126,7 +125,7 @@ func (c *Collector) restore(s *Shape) { c.route(s) }
 func (c *Collector) route(s *Shape) {
 	t := c.tables[s.rel.ID]
 	if t == nil {
-		t = router.NewTable[*Shape]()
+		t = router.NewTable[*Shape](where.ArrayElements)
 		c.tables[s.rel.ID] = t
 	}
 	t.Add(s, s.routingConds())
@@ -492,30 +491,27 @@ func (c *Collector) abortTxn() {
 	c.touched, c.buffering = c.touched[:0], c.buffering[:0]
 }
 
-// flush is the group commit: fsync every dirty log (in parallel), publish
-// them to readers, then advance the global and acknowledged LSNs.
+// flush is the group commit: hand every dirty log's records to its file
+// and publish them to readers, then make them durable together (see
+// shapelog's package documentation for why publishing may come first),
+// then advance the global and acknowledged LSNs.
 func (c *Collector) flush(ctx context.Context) error {
 	if len(c.dirty) > 0 {
-		logs := make([]*Shape, 0, len(c.dirty))
+		shapes := make([]*Shape, 0, len(c.dirty))
+		logs := make([]*shapelog.Log, 0, len(c.dirty))
 		for s := range c.dirty {
-			logs = append(logs, s)
-		}
-		failed := make([]error, len(logs))
-		var g errgroup.Group
-		g.SetLimit(flushParallelism)
-		for i, s := range logs {
-			g.Go(func() error {
-				failed[i] = s.log.Flush()
-				return nil
-			})
-		}
-		g.Wait()
-		for i, s := range logs {
-			if failed[i] != nil {
-				c.applyFailed(s, failed[i])
+			if err := s.log.Write(); err != nil {
+				c.applyFailed(s, err)
 				continue
 			}
 			s.log.Publish()
+			shapes = append(shapes, s)
+			logs = append(logs, s.log)
+		}
+		for i, err := range shapelog.SyncAll(logs) {
+			if err != nil {
+				c.applyFailed(shapes[i], err)
+			}
 		}
 		clear(c.dirty)
 	}

@@ -232,6 +232,7 @@ func (s *Shape) commit() (bool, error) {
 	}
 	s.lastTx = int64(s.tx.lsn)
 	s.tx.decided = false
+	s.tx.appended = false // committed: nothing left to roll back
 	if cap(s.tx.pending) > 64<<10 {
 		s.tx.pending = nil
 	}

@@ -96,13 +96,21 @@ func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log
 }
 
 // routingConds returns the necessary condition of the shape's where clause
-// for the router, by column name; nil when every row is a candidate.
+// for the router, by column name; nil when every row is a candidate. An
+// equality condition is preferred; failing that, the first element of the
+// first inclusion conjunct (`arr @> const`, `const = ANY(arr)`) must be in
+// the row's array.
 func (s *Shape) routingConds() []router.Cond {
 	if s.where == nil {
 		return nil
 	}
 	conds, ok := s.where.Conditions()
 	if !ok {
+		for _, inc := range s.where.Inclusions() {
+			if len(inc.Elements) > 0 {
+				return []router.Cond{{Column: s.rel.Columns[inc.Column].Name, Value: inc.Elements[0], Element: true}}
+			}
+		}
 		return nil
 	}
 	if len(conds) == 0 {
