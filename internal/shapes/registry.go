@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -72,12 +73,24 @@ type meta struct {
 	CreatedAt  time.Time    `json:"created_at"`
 }
 
+// storedMeta is meta as load reads it: the relation is kept raw, so
+// shapes with the same table description share one decoded copy.
+type storedMeta struct {
+	Version    int             `json:"version"`
+	Handle     string          `json:"handle"`
+	Definition Definition      `json:"definition"`
+	Relation   json.RawMessage `json:"relation"`
+	Snapshot   pg.Snapshot     `json:"snapshot"`
+	CreatedAt  time.Time       `json:"created_at"`
+}
+
 // Registry holds the live shapes. It is safe for concurrent use.
 type Registry struct {
 	cfg       Config
 	log       *slog.Logger
 	dir       string
 	collector *Collector
+	intern    *interner
 	ctx       context.Context // ends at Close; creations run under it
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -112,7 +125,7 @@ func OpenRegistry(cfg Config) (*Registry, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Registry{
-		cfg: cfg, log: log.With("subsystem", "shapes"), dir: dir, ctx: ctx, cancel: cancel,
+		cfg: cfg, log: log.With("subsystem", "shapes"), dir: dir, ctx: ctx, cancel: cancel, intern: newInterner(),
 		byKey: make(map[string]*Shape), byHandle: make(map[string]*Shape), creating: make(map[string]*creation),
 	}
 	r.collector = NewCollector(log, r.gone)
@@ -123,24 +136,27 @@ func OpenRegistry(cfg Config) (*Registry, error) {
 		cancel()
 		return nil, fmt.Errorf("read shapes dir: %w", err)
 	}
+	var paths []string
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
-		s, err := r.load(path)
-		if errors.Is(err, errIncomplete) || strings.HasPrefix(e.Name(), trashPrefix) {
-			r.log.Info("removing interrupted shape", "dir", e.Name())
-			if err := os.RemoveAll(path); err != nil {
+		if strings.HasPrefix(e.Name(), trashPrefix) {
+			if err := r.removeInterrupted(path); err != nil {
 				cancel()
-				return nil, fmt.Errorf("remove interrupted shape: %w", err)
+				return nil, err
 			}
 			continue
 		}
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("load shape %s: %w", e.Name(), err)
-		}
+		paths = append(paths, path)
+	}
+	loaded, err := r.loadAll(paths)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	for _, s := range loaded {
 		r.byKey[s.key] = s
 		r.byHandle[s.handle] = s
 		s.lastUsed.Store(s.createdAt.UnixNano())
@@ -148,6 +164,64 @@ func OpenRegistry(cfg Config) (*Registry, error) {
 	}
 	r.log.Info("shapes restored", "count", len(r.byHandle))
 	return r, nil
+}
+
+// removeInterrupted removes the directory of a shape whose creation or
+// deletion was interrupted.
+func (r *Registry) removeInterrupted(path string) error {
+	r.log.Info("removing interrupted shape", "dir", filepath.Base(path))
+	if err := os.RemoveAll(path); err != nil {
+		return fmt.Errorf("remove interrupted shape: %w", err)
+	}
+	return nil
+}
+
+// loadAll loads the shapes in paths, several at once (loading is file
+// reads and where-clause compilation, so it spreads over the cores and
+// overlaps the reads), and removes the interrupted ones. The result keeps
+// the order of paths.
+func (r *Registry) loadAll(paths []string) ([]*Shape, error) {
+	shapes := make([]*Shape, len(paths))
+	errs := make([]error, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(len(paths), 2*runtime.GOMAXPROCS(0)+2) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				shapes[i], errs[i] = r.load(paths[i])
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := shapes[:0]
+	var failed error
+	for i, s := range shapes {
+		switch {
+		case errors.Is(errs[i], errIncomplete):
+			if err := r.removeInterrupted(paths[i]); err != nil && failed == nil {
+				failed = err
+			}
+		case errs[i] != nil:
+			if failed == nil {
+				failed = fmt.Errorf("load shape %s: %w", filepath.Base(paths[i]), errs[i])
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	if failed != nil {
+		for _, s := range out {
+			s.log.Close()
+		}
+		return nil, failed
+	}
+	return out, nil
 }
 
 var errIncomplete = errors.New("incomplete shape")
@@ -160,12 +234,16 @@ func (r *Registry) load(path string) (*Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m meta
+	var m storedMeta
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", metaFile, err)
 	}
 	if m.Version != metaVersion {
 		return nil, fmt.Errorf("%s version %d, want %d", metaFile, m.Version, metaVersion)
+	}
+	rel, err := r.intern.relation(m.Relation)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: relation: %w", metaFile, err)
 	}
 	l, err := shapelog.Open(path, shapelog.Options{ChunkThreshold: r.cfg.ChunkThreshold})
 	if errors.Is(err, shapelog.ErrIncomplete) {
@@ -174,11 +252,12 @@ func (r *Registry) load(path string) (*Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := newShape(m.Handle, m.Definition, m.Relation, l, path, m.CreatedAt)
+	s, err := newShape(m.Handle, m.Definition, rel, l, path, m.CreatedAt)
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
+	s.schemaJSON = r.intern.string(s.schemaJSON)
 	s.snap, s.snapKnown = m.Snapshot, true
 	if off, ok := l.LastOffset(); ok {
 		s.lastTx = off.Tx
@@ -338,6 +417,7 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 		l.Close()
 		return nil, err
 	}
+	s.schemaJSON = r.intern.string(s.schemaJSON)
 	if err := r.cfg.Publisher.Ensure(ctx, rel); err != nil {
 		l.Close()
 		return nil, err
