@@ -37,7 +37,9 @@ func NewInspector(pool *pgxpool.Pool) *Inspector {
 // in attnum order. The WHERE clause is completed by the caller with a fixed
 // condition on bound parameters. array_position over indkey (an int2vector,
 // whose subscripts start at 0) yields the 0-based position in the primary
-// key, as upstream computes it.
+// key, as upstream computes it. For a column of an enum type, or an array
+// of one, the en columns name the enum type and enum_labels lists its
+// labels in sort order (pg_enum.enumsortorder).
 const relationQuery = `
 SELECT c.oid, n.nspname, c.relname, c.relreplident, c.relkind, c.relispartition,
        a.attgenerated <> '' AS generated,
@@ -47,12 +49,18 @@ SELECT c.oid, n.nspname, c.relname, c.relreplident, c.relkind, c.relispartition,
        t.typname, t.typtype,
        (t.typlen = -1 AND t.typelem <> 0 AND e.typarray = t.oid) AS is_array,
        e.typname, e.typtype,
-       array_position(i.indkey, a.attnum) AS pk_position
+       array_position(i.indkey, a.attnum) AS pk_position,
+       en.oid, enn.nspname, en.typname,
+       (SELECT array_agg(l.enumlabel ORDER BY l.enumsortorder)
+          FROM pg_catalog.pg_enum l WHERE l.enumtypid = en.oid) AS enum_labels
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
   LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem
+  LEFT JOIN pg_catalog.pg_type en ON en.typtype = 'e'
+       AND en.oid = CASE WHEN e.typarray = t.oid THEN e.oid ELSE t.oid END
+  LEFT JOIN pg_catalog.pg_namespace enn ON enn.oid = en.typnamespace
   LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary
   LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
  WHERE c.relkind IN ('r', 'p') AND `
@@ -72,7 +80,8 @@ const (
 // Relation.PK lists the primary-key columns in key order; a table without a
 // primary key gets every column in attnum order (protocol §2.2), while each
 // Column.PKIndex stays -1 there, as upstream reports no pk_index for such
-// tables in the electric-schema header.
+// tables in the electric-schema header. Enum columns and arrays of enums
+// carry their type's labels in sort order (Column.Enum).
 func (i *Inspector) Lookup(ctx context.Context, schema, name string) (*pg.Relation, error) {
 	if !storableName(schema) || !storableName(name) {
 		return nil, notFound(schema, name)
@@ -156,10 +165,15 @@ func (i *Inspector) query(ctx context.Context, q string, args ...any) (*pg.Relat
 			elemName         *string
 			elemType         *byte
 			pkPosition       *int32
+			enumOID          *uint32
+			enumSchema       *string
+			enumName         *string
+			enumLabels       []string
 		)
 		if err := rows.Scan(&relOID, &nspname, &relname, &replident, &relkind, &isPartition,
 			&c.Generated, &collation, &dbCollation, &c.Name, &typOID, &typmod, &ndims, &c.NotNull,
-			&typname, &typtype, &isArray, &elemName, &elemType, &pkPosition); err != nil {
+			&typname, &typtype, &isArray, &elemName, &elemType, &pkPosition,
+			&enumOID, &enumSchema, &enumName, &enumLabels); err != nil {
 			return nil, err
 		}
 		if rel == nil {
@@ -176,6 +190,12 @@ func (i *Inspector) query(ctx context.Context, q string, args ...any) (*pg.Relat
 		if isArray != nil && *isArray && elemName != nil && elemType != nil {
 			c.IsArray = true
 			c.TypeName, c.TypeKind = *elemName, *elemType
+		}
+		if enumOID != nil && enumSchema != nil && enumName != nil && c.TypeKind == 'e' {
+			if enumLabels == nil {
+				enumLabels = []string{} // an enum without labels
+			}
+			c.Enum = &pg.Enum{OID: pg.OID(*enumOID), Schema: *enumSchema, Name: *enumName, Labels: enumLabels}
 		}
 		c.PKIndex = -1
 		if pkPosition != nil {

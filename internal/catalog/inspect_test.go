@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/galvani-sync/galvani/internal/pg"
 )
 
@@ -228,4 +230,54 @@ func TestLookupCollations(t *testing.T) {
 	if rel.DefaultCollation != "C" || rel.Columns[1].Collation != "" || rel.Columns[2].Collation != "POSIX" {
 		t.Errorf("collations: default %q, a %q, b %q; want C, \"\", POSIX", rel.DefaultCollation, rel.Columns[1].Collation, rel.Columns[2].Collation)
 	}
+}
+
+// TestLookupEnums: enum columns and arrays of enums carry their enum type,
+// with the labels in sort order (pg_enum.enumsortorder, which ADD VALUE
+// BEFORE/AFTER makes differ from creation and text order); a domain over
+// an enum is not an enum column.
+func TestLookupEnums(t *testing.T) {
+	if testing.Short() {
+		return
+	}
+	ins, pool := newInspector(t, `
+		CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+		ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok';
+		ALTER TYPE mood ADD VALUE 'ecstatic' AFTER 'happy';
+		ALTER TYPE mood ADD VALUE 'awful' BEFORE 'sad';
+		CREATE SCHEMA "Other";
+		CREATE TYPE "Other"."Hue" AS ENUM ('red', 'it''s', 'with space');
+		CREATE TYPE empty AS ENUM ();
+		CREATE DOMAIN dmood AS mood;
+		CREATE TABLE e (id int PRIMARY KEY, m mood, am mood[], h "Other"."Hue", n empty, d dmood, t text);
+	`)
+	rel, err := ins.Lookup(context.Background(), "public", "e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mood := &pg.Enum{OID: oidOfType(t, pool, "mood"), Schema: "public", Name: "mood",
+		Labels: []string{"awful", "sad", "meh", "ok", "happy", "ecstatic"}}
+	want := map[string]*pg.Enum{
+		"m":  mood,
+		"am": mood,
+		"h":  {OID: oidOfType(t, pool, `"Other"."Hue"`), Schema: "Other", Name: "Hue", Labels: []string{"red", "it's", "with space"}},
+		"n":  {OID: oidOfType(t, pool, "empty"), Schema: "public", Name: "empty", Labels: []string{}},
+	}
+	for _, c := range rel.Columns {
+		if !reflect.DeepEqual(c.Enum, want[c.Name]) {
+			t.Errorf("column %s: Enum = %+v, want %+v", c.Name, c.Enum, want[c.Name])
+		}
+	}
+	if am := rel.Columns[2]; !am.IsArray || am.TypeName != "mood" || am.TypeKind != 'e' {
+		t.Errorf("column am = %+v, want an array of mood", am)
+	}
+}
+
+func oidOfType(t *testing.T, pool *pgxpool.Pool, name string) pg.OID {
+	t.Helper()
+	var oid uint32
+	if err := pool.QueryRow(context.Background(), "SELECT $1::regtype::oid", name).Scan(&oid); err != nil {
+		t.Fatal(err)
+	}
+	return pg.OID(oid)
 }

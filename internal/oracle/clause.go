@@ -141,7 +141,7 @@ func (g *ClauseGen) boolExpr(d int) string {
 	if d <= 0 {
 		return g.boolLeaf()
 	}
-	switch g.r.IntN(22) {
+	switch g.r.IntN(24) {
 	case 0, 1, 2, 3:
 		ty := g.anyType()
 		op := oneOf(g.r, "=", "<>", "<", ">", "<=", ">=", "!=")
@@ -192,8 +192,57 @@ func (g *ClauseGen) boolExpr(d int) string {
 		return g.expr(ty, d-1) + " " + oneOf(g.r, "<", ">", "=", "<>") + " " + g.expr(g.compatible(ty), d-1)
 	case 20:
 		return g.literal("jsonb") + "::" + oneOf(g.r, "bool", "int4", "numeric", "float8") + " IS NOT NULL"
+	case 21, 22:
+		return g.enumExpr(d)
 	}
 	return g.boolLeaf()
+}
+
+// enumExpr compares enum values: with labels, each other, their arrays,
+// as text, and (rarely) across enum types or with text, which Postgres
+// refuses.
+func (g *ClauseGen) enumExpr(d int) string {
+	e := EnumTypes[g.r.IntN(len(EnumTypes))]
+	ty := e.SQL
+	if g.chance(80) {
+		var cs []string
+		for _, c := range g.t.Columns {
+			if Enum(Elem(c.Type)) != nil {
+				cs = append(cs, Elem(c.Type))
+			}
+		}
+		if len(cs) > 0 {
+			ty = cs[g.r.IntN(len(cs))]
+		}
+	}
+	op := oneOf(g.r, "=", "<>", "<", ">", "<=", ">=", "!=")
+	other := ty
+	if g.chance(5) {
+		other = oneOf(g.r, "text", "mood", "other.hue")
+	}
+	switch g.r.IntN(8) {
+	case 0:
+		return g.expr(ty, d-1) + " " + op + " " + g.expr(other, d-1)
+	case 1:
+		return g.expr(ty, d-1) + " " + op + " " + QuoteLiteral(RandomValue(g.r, other))
+	case 2:
+		return "(" + g.expr(ty, d-1) + ")::text " + op + " " + QuoteLiteral(RandomValue(g.r, ty))
+	case 3:
+		return g.expr(ty, d-1) + oneOf(g.r, " BETWEEN ", " NOT BETWEEN ", " BETWEEN SYMMETRIC ") +
+			g.literal(ty) + " AND " + g.expr(ty, d-1)
+	case 4:
+		return g.expr(ty, d-1) + " " + op + " " + oneOf(g.r, "ANY", "ALL") + " (" + g.expr(other+"[]", d-1) + ")"
+	case 5:
+		return g.expr(ty+"[]", d-1) + " " + oneOf(g.r, "@>", "<@", "&&", "=", "<", ">=") + " " + g.expr(other+"[]", d-1)
+	case 6:
+		return oneOf(g.r, "GREATEST(", "LEAST(") + g.expr(ty, d-1) + ", " + g.literal(ty) + ") " + op + " " + g.expr(ty, d-1)
+	}
+	n := 1 + g.r.IntN(4)
+	items := make([]string, n)
+	for i := range items {
+		items[i] = g.literal(ty)
+	}
+	return g.expr(ty, d-1) + oneOf(g.r, " IN (", " NOT IN (") + strings.Join(items, ", ") + ")"
 }
 
 func (g *ClauseGen) arrayType() string {
@@ -253,6 +302,9 @@ func (g *ClauseGen) likeExpr(d int) string {
 // parameter.
 func (g *ClauseGen) literal(ty string) string {
 	v := RandomValue(g.r, ty)
+	if Enum(ty) != nil && g.chance(5) {
+		v = oneOf(g.r, "nope", "A", "zz ", "Red", "green", "red") // not a label (of this type)
+	}
 	switch {
 	case g.chance(12):
 		return g.param(v, ty)

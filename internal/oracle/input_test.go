@@ -79,9 +79,19 @@ func TestLiteralInput(t *testing.T) {
 	if err := conn.Exec(ctx, sessionSettings).Close(); err != nil {
 		t.Fatal(err)
 	}
-	rel := &pg.Relation{Columns: []pg.Column{{Name: "x", TypeName: "int4", TypeKind: 'b'}}}
-	row := pg.Row{{Text: "1"}}
-	types := append(append([]string{}, oracle.ScalarTypes...), "int4[]", "text[]", "date[]", "numeric[]")
+	createEnums(t, &runner{ctx: ctx, conn: conn})
+	// The enum types are known to casts through columns of the relation.
+	tab := &oracle.Table{Name: "lit"}
+	for _, e := range oracle.EnumTypes {
+		tab.Columns = append(tab.Columns, oracle.Column{Name: e.Name, Type: e.SQL})
+	}
+	rel := tab.Relation()
+	row := make(pg.Row, len(rel.Columns))
+	row[0] = pg.Value{Text: "1"}
+	for i := 1; i < len(row); i++ {
+		row[i] = pg.Value{Null: true}
+	}
+	types := append(append([]string{}, oracle.ScalarTypes...), "int4[]", "text[]", "date[]", "numeric[]", "mood[]")
 	n := max(200, *casesFlag/2)
 	agree, refused, bothReject := 0, 0, 0
 	var mismatches []string

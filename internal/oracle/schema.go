@@ -9,14 +9,61 @@ import (
 )
 
 // ScalarTypes are the column types of where clauses (protocol §13.2), by
-// pg_type name. Array columns use the same names with "[]".
+// pg_type name, and the enum types of EnumTypes by their SQL names. Array
+// columns use the same names with "[]".
 var ScalarTypes = []string{
 	"bool", "int2", "int4", "int8", "float4", "float8", "numeric", "text", "varchar",
 	"uuid", "date", "time", "timestamp", "timestamptz", "interval", "bytea", "jsonb",
+	"mood", "other.hue",
 }
 
 // ArrayElemTypes are the element types of generated array columns.
-var ArrayElemTypes = []string{"bool", "int2", "int4", "int8", "float8", "numeric", "text", "varchar", "uuid", "date", "timestamptz"}
+var ArrayElemTypes = []string{"bool", "int2", "int4", "int8", "float8", "numeric", "text", "varchar", "uuid", "date", "timestamptz", "mood", "other.hue"}
+
+// EnumType is an enum type of the generated schema.
+type EnumType struct {
+	SQL          string // the name as written in DDL and casts
+	Schema, Name string
+	OID          pg.OID // a stand-in OID, unique among EnumTypes
+	// Labels are in sort order: ADD VALUE … BEFORE/AFTER in DDL makes it
+	// differ from the creation order and from text order.
+	Labels []string
+	DDL    []string // statements creating the type, to run one by one
+}
+
+// EnumTypes are the enum types generated tables use. Their labels share
+// some texts, sort differently from text, and include array-quoting edge
+// cases (the empty label, "NULL", commas, quotes, backslashes, spaces).
+var EnumTypes = []EnumType{
+	{
+		SQL: "mood", Schema: "public", Name: "mood", OID: 1,
+		Labels: []string{"first", "zz", "b", "between", "a", "Mid", "", "NULL", "a,b", `q"uo`, `back\slash`, "with space", "é", "last"},
+		DDL: []string{
+			`CREATE TYPE mood AS ENUM ('zz', 'b', 'a', 'Mid', '', 'NULL', 'a,b', 'q"uo', 'back\slash', 'with space', 'é')`,
+			`ALTER TYPE mood ADD VALUE 'first' BEFORE 'zz'`,
+			`ALTER TYPE mood ADD VALUE 'between' AFTER 'b'`,
+			`ALTER TYPE mood ADD VALUE 'last'`,
+		},
+	},
+	{
+		SQL: "other.hue", Schema: "other", Name: "hue", OID: 2,
+		Labels: []string{"red", "zz", "b", "green"},
+		DDL: []string{
+			`CREATE SCHEMA other`,
+			`CREATE TYPE other.hue AS ENUM ('red', 'zz', 'b', 'green')`,
+		},
+	},
+}
+
+// Enum returns the enum type named ty (its SQL name), or nil.
+func Enum(ty string) *EnumType {
+	for i := range EnumTypes {
+		if EnumTypes[i].SQL == ty {
+			return &EnumTypes[i]
+		}
+	}
+	return nil
+}
 
 // Column is a generated column: its name and where-language type name
 // ("int4", "text[]", …).
@@ -106,6 +153,10 @@ func (t *Table) Relation() *pg.Relation {
 		col := pg.Column{Name: c.Name, TypeName: Elem(c.Type), TypeKind: 'b', PKIndex: -1, IsArray: IsArray(c.Type)}
 		if col.IsArray {
 			col.Dims = 1
+		}
+		if e := Enum(Elem(c.Type)); e != nil {
+			col.TypeName, col.TypeKind = e.Name, 'e'
+			col.Enum = &pg.Enum{OID: e.OID, Schema: e.Schema, Name: e.Name, Labels: e.Labels}
 		}
 		rel.Columns = append(rel.Columns, col)
 	}

@@ -70,6 +70,9 @@ func RandomValue(r *rand.Rand, ty string) string {
 	case "jsonb":
 		return oneOf(r, "null", "true", "false", "1", "-2", "1.5", "2.50", "1e3", `"s"`, `{"a":1}`, "[1,2]", "123456789012", `"10"`)
 	}
+	if e := Enum(ty); e != nil {
+		return e.Labels[r.IntN(len(e.Labels))]
+	}
 	panic("oracle: no values for type " + ty)
 }
 

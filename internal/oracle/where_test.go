@@ -2,6 +2,7 @@ package oracle_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -70,8 +71,33 @@ func (r *runner) query(sql string, args []string) pgResult {
 type fixture struct {
 	table *oracle.Table
 	rel   *pg.Relation
-	rows  []pg.Row
-	ids   []int64
+	// staleRel is rel as the catalog described it before the last label
+	// was added to each enum type (ALTER TYPE … ADD VALUE): one label,
+	// chosen at random, is missing.
+	staleRel *pg.Relation
+	rows     []pg.Row
+	ids      []int64
+}
+
+// staleRelation returns rel with one random label removed from each enum
+// type.
+func staleRelation(r *rand.Rand, rel *pg.Relation) *pg.Relation {
+	out := *rel
+	out.Columns = slices.Clone(rel.Columns)
+	stale := map[pg.OID]*pg.Enum{}
+	for i, c := range out.Columns {
+		if c.Enum == nil {
+			continue
+		}
+		if stale[c.Enum.OID] == nil {
+			e := *c.Enum
+			drop := r.IntN(len(e.Labels))
+			e.Labels = slices.Delete(slices.Clone(e.Labels), drop, drop+1)
+			stale[c.Enum.OID] = &e
+		}
+		out.Columns[i].Enum = stale[c.Enum.OID]
+	}
+	return &out
 }
 
 func newFixture(t *testing.T, r *rand.Rand, run *runner, name string) *fixture {
@@ -83,6 +109,7 @@ func newFixture(t *testing.T, r *rand.Rand, run *runner, name string) *fixture {
 		}
 	}
 	f := &fixture{table: tab, rel: tab.Relation()}
+	f.staleRel = staleRelation(r, f.rel)
 	res := run.conn.ExecParams(run.ctx, "SELECT * FROM "+pg.QuoteIdent(name)+" ORDER BY id", nil, nil, nil, nil).Read()
 	if res.Err != nil {
 		t.Fatalf("reading %s: %v", name, res.Err)
@@ -111,6 +138,12 @@ type stats struct {
 	textDiffers                                                 int
 	textDiffExamples                                            []string
 	mismatches                                                  []string
+
+	enumClauses, enumRows int // accepted clauses on enum columns, their agreeing rows
+	// Clauses compiled against fixture.staleRel: how many, how many Compile
+	// refused for naming the missing label, and their rows Eval left
+	// undecided (ErrUnknownEnumLabel).
+	staleCases, staleRefused, staleRows int
 }
 
 // allowedRejections are reasons Compile may refuse a clause Postgres
@@ -175,6 +208,8 @@ func TestWhereOracle(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	createEnums(t, run)
+
 	ncases := *casesFlag
 	ntables := max(1, ncases/400)
 	var fixtures []*fixture
@@ -198,6 +233,9 @@ func TestWhereOracle(t *testing.T) {
 	}
 	t.Logf("%d cases in %v: %d rows agreed, %d clauses rejected by both, %d Postgres runtime-error clauses, %d eval-error rows, %d leniently matched rows, %d clauses where the user's text and Expr.SQL differ in Postgres",
 		st.cases, time.Since(start).Round(time.Millisecond), st.agreeRows, st.bothReject, st.pgErrorClauses, st.evalErrorRows, st.lenientRows, st.textDiffers)
+	t.Logf("%d accepted clauses use enum columns (%d of their rows agreed)", st.enumClauses, st.enumRows)
+	t.Logf("%d clauses compiled with a label missing from each enum type: %d refused for naming it, %d rows left undecided (ErrUnknownEnumLabel)",
+		st.staleCases, st.staleRefused, st.staleRows)
 	total := 0
 	var classes []string
 	for c, n := range st.rejectedAccepted {
@@ -219,6 +257,31 @@ func TestWhereOracle(t *testing.T) {
 	}
 	if len(st.mismatches) > 0 {
 		t.Logf("replay with -seed=%d", seed)
+	}
+}
+
+// createEnums creates the enum types of oracle.EnumTypes and checks that
+// Postgres sorts their labels as the generator declares.
+func createEnums(t *testing.T, run *runner) {
+	t.Helper()
+	for _, e := range oracle.EnumTypes {
+		for _, sql := range e.DDL {
+			if err := run.conn.Exec(run.ctx, sql).Close(); err != nil {
+				t.Fatalf("creating enum %s: %v\n%s", e.SQL, err, sql)
+			}
+		}
+		res := run.conn.ExecParams(run.ctx, "SELECT enumlabel FROM pg_enum WHERE enumtypid = $1::regtype ORDER BY enumsortorder",
+			[][]byte{[]byte(e.SQL)}, nil, nil, nil).Read()
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		var labels []string
+		for _, row := range res.Rows {
+			labels = append(labels, string(row[0]))
+		}
+		if !slices.Equal(labels, e.Labels) {
+			t.Fatalf("enum %s sorts its labels %q, the generator declares %q", e.SQL, labels, e.Labels)
+		}
 	}
 }
 
@@ -248,11 +311,21 @@ func checkClause(t *testing.T, run *runner, f *fixture, cl oracle.Clause, st *st
 	}
 }
 
+// checkClauseRows checks one clause. Every eighth clause is compiled
+// against the fixture's stale relation, whose enum types lack a label the
+// rows may hold (the catalog read before ALTER TYPE … ADD VALUE): Compile
+// may then refuse the missing label, and Eval may leave a row undecided
+// with ErrUnknownEnumLabel, but must otherwise agree with Postgres.
 func checkClauseRows(run *runner, f *fixture, cl oracle.Clause, st *stats) {
 	st.cases++
+	rel, stale := f.rel, st.cases%8 == 0
+	if stale {
+		rel = f.staleRel
+		st.staleCases++
+	}
 	from := " FROM " + pg.QuoteIdent(f.table.Name)
 	user := run.query("SELECT id"+from+" WHERE "+cl.Where, cl.Params)
-	e, cerr := where.CompileWith(cl.Where, cl.Params, f.rel, where.Options{DefaultCollation: "C"})
+	e, cerr := where.CompileWith(cl.Where, cl.Params, rel, where.Options{DefaultCollation: "C"})
 	if cerr != nil {
 		if user.err != nil {
 			st.bothReject++
@@ -260,6 +333,10 @@ func checkClauseRows(run *runner, f *fixture, cl oracle.Clause, st *stats) {
 		}
 		werr := cerr.(*where.Error)
 		msg := werr.Message
+		if stale && strings.Contains(msg, "invalid input value for enum") {
+			st.staleRefused++
+			return
+		}
 		class := rejectionClass(msg)
 		if class == "" && werr.Evaluation() {
 			// A constant part always raises; Postgres raises it only when
@@ -275,6 +352,15 @@ func checkClauseRows(run *runner, f *fixture, cl oracle.Clause, st *stats) {
 	}
 	sql, args := e.SQL()
 	ours := run.query("SELECT id"+from+" WHERE "+sql, args)
+	usesEnum := false
+	for _, c := range e.Columns() {
+		usesEnum = usesEnum || f.rel.Columns[c].TypeKind == 'e'
+	}
+	if usesEnum {
+		st.enumClauses++
+		agreed := st.agreeRows
+		defer func() { st.enumRows += st.agreeRows - agreed }()
+	}
 
 	if user.err != nil && ours.err == nil {
 		// Postgres rejects the text as written but runs Expr.SQL: only
@@ -305,10 +391,17 @@ func checkClauseRows(run *runner, f *fixture, cl oracle.Clause, st *stats) {
 		err   error
 	}
 	got := make([]outcome, len(f.rows))
+	undecided := make([]bool, len(f.rows))
 	for i, row := range f.rows {
 		m, err := e.Eval(row)
 		got[i] = outcome{m, err}
-		if err != nil {
+		switch {
+		case errors.Is(err, where.ErrUnknownEnumLabel) && stale:
+			undecided[i] = true
+			st.staleRows++
+		case errors.Is(err, where.ErrUnknownEnumLabel):
+			st.mismatches = append(st.mismatches, fmt.Sprintf("Eval error %q with every label known: %s; %s", err, describe(f, cl), rowText(f, i, e)))
+		case err != nil:
 			st.evalErrorRows++
 		}
 	}
@@ -316,6 +409,7 @@ func checkClauseRows(run *runner, f *fixture, cl oracle.Clause, st *stats) {
 		for i := range f.rows {
 			inPG := slices.Contains(ours.ids, f.ids[i])
 			switch {
+			case undecided[i]:
 			case got[i].err != nil && inPG:
 				st.mismatches = append(st.mismatches, fmt.Sprintf("Eval error %q on a row Postgres returns: %s; %s; Expr.SQL() = %q %q", got[i].err, describe(f, cl), rowText(f, i, e), sql, args))
 			case got[i].err != nil:
@@ -332,6 +426,9 @@ func checkClauseRows(run *runner, f *fixture, cl oracle.Clause, st *stats) {
 	st.pgErrorClauses++
 	idArg := "$" + strconv.Itoa(len(args)+1) + "::int8"
 	for i := range f.rows {
+		if undecided[i] {
+			continue
+		}
 		// The subquery (kept by OFFSET 0) isolates the row without giving
 		// the planner index conditions that could prove the clause true
 		// and drop it.

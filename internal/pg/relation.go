@@ -22,6 +22,20 @@ type Column struct {
 	// Collation names the column's collation when it is not the
 	// database's default ("" otherwise).
 	Collation string `json:"collation,omitempty"`
+	// Enum describes the column's enum type (for an array column, its
+	// element type) when TypeKind is 'e'; nil otherwise, or when the
+	// catalog did not read it.
+	Enum *Enum `json:"enum,omitempty"`
+}
+
+// Enum is a user-defined enum type: its identity and its labels in sort
+// order (pg_enum.enumsortorder), the order in which Postgres compares the
+// type's values.
+type Enum struct {
+	OID    OID      `json:"oid"`
+	Schema string   `json:"schema"`
+	Name   string   `json:"name"`
+	Labels []string `json:"labels"`
 }
 
 // Relation is a table as Galvani sees it: its identity, its columns in

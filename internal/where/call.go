@@ -10,8 +10,8 @@ import (
 // operator) and r, coerces the arguments and builds the call.
 func (c *compiler) makeOp(op string, l, r *node, loc int) (*node, error) {
 	for _, a := range []*node{l, r} {
-		if a != nil && elemOf(a.typ).id == tEnum {
-			return nil, errAt(loc, "operators on enum values are not supported; cast the enum to text")
+		if a != nil && elemOf(a.typ).id == tEnum && !elemOf(a.typ).enum.labelsKnown() {
+			return nil, errAt(loc, "operators on enum values are not supported when the enum's labels are unknown; cast the enum to text")
 		}
 	}
 	var lt *pgType
@@ -82,7 +82,18 @@ func (c *compiler) call(def *procDef, name string, decl []pgType, res pgType, ar
 			return nil, err
 		}
 	}
+	if def.ordering && len(decl) > 0 {
+		markEnumOrdered(decl[0])
+	}
 	return n, nil
+}
+
+// markEnumOrdered records that the clause orders values of t's enum
+// type, if t is an enum or an array of one (see enumType.ordered).
+func markEnumOrdered(t pgType) {
+	if e := elemOf(t); e.id == tEnum && e.enum != nil {
+		e.enum.ordered = true
+	}
 }
 
 func elemOf(t pgType) pgType {

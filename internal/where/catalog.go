@@ -29,7 +29,8 @@ type procDef struct {
 	stableArg int
 	// nonStrict functions are called with NULL arguments.
 	nonStrict bool
-	// ordering marks collation-sensitive ordering of text.
+	// ordering marks ordering comparisons of text (collation-sensitive),
+	// of arrays and of enums (by the enum's sort order).
 	ordering bool
 	// casing marks collation-sensitive case mapping (lower, upper, ILIKE).
 	casing bool
@@ -149,7 +150,7 @@ func cmpBuild(op string) func([]pgType) fnImpl {
 func (c catalogBuilder) comparisons(l, r pgType) {
 	for _, op := range comparisonOps {
 		p := c.bin(op, l, r, typBool, cmpBuild(op))
-		p.ordering = op != "=" && op != "<>" && (isTextType(l) || l.id == tAnyArray)
+		p.ordering = op != "=" && op != "<>" && (isTextType(l) || l.id == tAnyArray || l.id == tAnyEnum)
 		// Cross-type comparisons with timestamptz depend on the time zone.
 		p.stable = l != r && (l == typTimestamptz || r == typTimestamptz)
 	}
@@ -230,6 +231,9 @@ func buildOperators() map[string][]*procDef {
 	c.pre("-", typNumeric, typNumeric, fixed(func(a []datum) (datum, error) { return numNeg(a[0].(*numeric)), nil }))
 	c.pre("+", typNumeric, typNumeric, fixed(func(a []datum) (datum, error) { return a[0], nil }))
 	c.pre("@", typNumeric, typNumeric, fixed(func(a []datum) (datum, error) { return numAbs(a[0].(*numeric)), nil }))
+
+	// Enums: the anyenum comparisons, by the labels' sort order.
+	c.comparisons(pgType{id: tAnyEnum}, pgType{id: tAnyEnum})
 
 	// Booleans, uuids, byteas.
 	c.comparisons(typBool, typBool)

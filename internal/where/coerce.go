@@ -19,8 +19,13 @@ func (c *compiler) coerce(n *node, target pgType, ctx coercionContext, loc int) 
 	}
 	impl, stable := castImpl(n.typ, target, path)
 	return &node{kind: nFunc, typ: target, loc: loc, args: []*node{n}, impl: impl, strict: true, stable: stable,
-		name: "cast", coll: n.coll, dtInput: path == pathIO && n.typ.isString() && isDateTimeType(elemOf(target))}, nil
+		name: "cast", coll: n.coll, dtInput: path == pathIO && n.typ.isString() && constantInputOnly(elemOf(target))}, nil
 }
+
+// constantInputOnly reports whether text may be cast to t only when it is
+// constant: date/time types, whose input Galvani reads in fewer forms
+// than Postgres, and enums, whose labels may have grown since compiling.
+func constantInputOnly(t pgType) bool { return isDateTimeType(t) || t.id == tEnum }
 
 func isDateTimeType(t pgType) bool {
 	switch t.id {
@@ -32,7 +37,9 @@ func isDateTimeType(t pgType) bool {
 
 // checkDateTimeInputs refuses casts of non-constant text to date/time
 // types: Galvani reads the ISO 8601 forms only, while Postgres' parser
-// accepts many more, so such a cast on column data could differ.
+// accepts many more, so such a cast on column data could differ. Casts of
+// non-constant text to enums are refused too: a label added to the enum
+// after compiling would be rejected here and accepted by Postgres.
 func checkDateTimeInputs(root *node) error {
 	var err error
 	root.walk(func(n *node) {

@@ -6,7 +6,7 @@ import (
 )
 
 // compareSame orders two non-NULL values of type t with the type's btree
-// order (text bytewise: collation C).
+// order (text bytewise: collation C; enums by their labels' sort order).
 func compareSame(t pgType, a, b datum) int {
 	if t.array {
 		return compareArrays(t.elem(), a.(*arrayVal), b.(*arrayVal))
@@ -29,8 +29,10 @@ func compareSame(t pgType, a, b datum) int {
 		return cmpFloat(a.(float64), b.(float64))
 	case tNumeric:
 		return cmpNumeric(a.(*numeric), b.(*numeric))
-	case tText, tVarchar, tEnum, tUnknown:
+	case tText, tVarchar, tUnknown:
 		return strings.Compare(a.(string), b.(string))
+	case tEnum:
+		return t.enum.compare(a.(string), b.(string))
 	case tBytea:
 		return strings.Compare(string(a.(byteaVal)), string(b.(byteaVal)))
 	case tUUID:

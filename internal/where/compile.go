@@ -28,6 +28,7 @@ type compiler struct {
 	paramTyped []bool
 	paramUsed  []bool
 	opts       Options
+	enums      *enumTypes
 	depth      int
 	nodes      int
 }
@@ -235,7 +236,7 @@ func (c *compiler) transformColumnRef(r *pg_query.ColumnRef) (*node, error) {
 		return nil, errAt(loc, "unknown reference %s", identifier(parts))
 	}
 	col := &c.rel.Columns[i]
-	t, err := columnType(col)
+	t, err := columnType(col, c.enums)
 	if err != nil {
 		return nil, errAt(loc, "%s", err.Error())
 	}
@@ -247,10 +248,10 @@ func (c *compiler) transformColumnRef(r *pg_query.ColumnRef) (*node, error) {
 }
 
 // columnType maps a catalog column to the where language's type.
-func columnType(col *pg.Column) (pgType, error) {
+func columnType(col *pg.Column, enums *enumTypes) (pgType, error) {
 	var t pgType
 	if col.TypeKind == 'e' {
-		t = pgType{id: tEnum}
+		t = pgType{id: tEnum, enum: enums.column(col)}
 	} else {
 		id, ok := columnTypeByName[col.TypeName]
 		if !ok || (col.TypeKind != 0 && col.TypeKind != 'b') {
@@ -263,7 +264,7 @@ func columnType(col *pg.Column) (pgType, error) {
 		t = pgType{id: id}
 	}
 	if col.IsArray {
-		if t.id == tEnum || t.id == tJSONB {
+		if t.id == tJSONB || (t.id == tEnum && !t.enum.labelsKnown()) {
 			return pgType{}, errAt(-1, "column %s has unsupported type %s[]", identifier([]string{col.Name}), col.TypeName)
 		}
 		t = arrayOf(t)
@@ -287,24 +288,35 @@ func (c *compiler) transformParam(p *pg_query.ParamRef) (*node, error) {
 	return u, nil
 }
 
-// typeFromName resolves a TypeName of a cast.
-func typeFromName(tn *pg_query.TypeName) (pgType, []int32, error) {
+// typeFromName resolves a TypeName of a cast: a built-in type (named
+// alone or in pg_catalog), or one of the enum types of the relation's
+// columns (named alone, when no other of them has the name, or with its
+// schema).
+func typeFromName(tn *pg_query.TypeName, enums *enumTypes) (pgType, []int32, error) {
 	loc := int(tn.Location)
 	parts, ok := stringsOf(tn.Names)
 	if !ok || tn.Setof || tn.PctType {
 		return pgType{}, nil, errAt(loc, "unsupported type")
 	}
 	name := parts[len(parts)-1]
-	if len(parts) > 2 || (len(parts) == 2 && parts[0] != "pg_catalog") {
+	var t pgType
+	id, builtin := typeByName[name]
+	switch {
+	case builtin && (len(parts) == 1 || (len(parts) == 2 && parts[0] == "pg_catalog")):
+		t = pgType{id: id}
+	case len(parts) == 2 && parts[0] == "pg_catalog":
+		return pgType{}, nil, errAt(loc, "unsupported type %s", identifier([]string{name}))
+	case len(parts) <= 2:
+		e, ok := enums.byName(parts)
+		if !ok {
+			return pgType{}, nil, errAt(loc, "unsupported type %s", identifier(parts))
+		}
+		t = pgType{id: tEnum, enum: e}
+	default:
 		return pgType{}, nil, errAt(loc, "unsupported type %s", identifier(parts))
 	}
-	id, ok := typeByName[name]
-	if !ok {
-		return pgType{}, nil, errAt(loc, "unsupported type %s", identifier([]string{name}))
-	}
-	t := pgType{id: id}
 	if len(tn.ArrayBounds) > 0 {
-		if id == tJSONB {
+		if t.id == tJSONB {
 			return pgType{}, nil, errAt(loc, "unsupported type jsonb[]")
 		}
 		t = arrayOf(t)
@@ -322,7 +334,7 @@ func typeFromName(tn *pg_query.TypeName) (pgType, []int32, error) {
 }
 
 func (c *compiler) transformTypeCast(tc *pg_query.TypeCast) (*node, error) {
-	target, mods, err := typeFromName(tc.TypeName)
+	target, mods, err := typeFromName(tc.TypeName, c.enums)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,8 @@ type Cond struct {
 // conjunct that offers one; the smallest) and OR (every disjunct must
 // offer one). Only columns whose text output is canonical for equality
 // are used: integers, text and varchar under a deterministic collation,
-// uuid and bool, so equal values always have equal text.
+// uuid, bool and enums (a label is its value), so equal values always
+// have equal text.
 func (e *Expr) Conditions() (conds []Cond, ok bool) {
 	return conditions(e.root, e.colTypes, e.colColl)
 }
@@ -112,7 +113,7 @@ func canonical(colType pgType, coll string, c *node) (*string, bool) {
 	case slices.Contains(ints, colType.id) && slices.Contains(ints, c.typ.id) && !c.typ.array:
 	case slices.Contains(texts, colType.id) && slices.Contains(texts, c.typ.id) && !c.typ.array &&
 		(coll == "" || coll == "C" || coll == "POSIX" || coll == "default"):
-	case (colType.id == tUUID || colType.id == tBool) && c.typ == colType:
+	case (colType.id == tUUID || colType.id == tBool || colType.id == tEnum) && c.typ == colType:
 	default:
 		return nil, false
 	}

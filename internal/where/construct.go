@@ -87,6 +87,7 @@ func (c *compiler) transformMinMax(mm *pg_query.MinMaxExpr) (*node, error) {
 	if !orderable(t) {
 		return nil, errAt(loc, "could not identify a comparison function for type %s", t)
 	}
+	markEnumOrdered(t)
 	n := &node{kind: nMinMax, typ: t, loc: loc, args: args, most: most, coll: argsCollation(args)}
 	if isTextType(elemOf(t)) {
 		if err := c.checkOrdering(n.coll, construct, loc); err != nil {
@@ -100,7 +101,7 @@ func (c *compiler) transformMinMax(mm *pg_query.MinMaxExpr) (*node, error) {
 // orderable reports whether Galvani can order values of t.
 func orderable(t pgType) bool {
 	e := elemOf(t)
-	return e.id != tJSONB && e.id != tEnum && !e.isPolymorphic()
+	return e.id != tJSONB && !(e.id == tEnum && !e.enum.labelsKnown()) && !e.isPolymorphic()
 }
 
 // transformArrayExpr is transformArrayExpr: ARRAY[…] with an optional
@@ -156,7 +157,7 @@ func (c *compiler) transformArrayExpr(ae *pg_query.A_ArrayExpr, target *pgType) 
 			if t.array {
 				return nil, errAt(loc, "could not find array type for data type %s", t)
 			}
-			if t.id == tEnum || t.id == tJSONB {
+			if t.id == tJSONB || (t.id == tEnum && !t.enum.labelsKnown()) {
 				return nil, errAt(loc, "arrays of type %s are not supported", t)
 			}
 			arrType = arrayOf(t)

@@ -42,9 +42,9 @@
 // # Supported
 //
 // Columns of type bool, int2, int4, int8, float4, float8, numeric, text,
-// varchar, uuid, bytea, date, time, timestamp, timestamptz, interval and
-// arrays of these; jsonb columns only through casts to bool and numbers;
-// enum columns only through ::text.
+// varchar, uuid, bytea, date, time, timestamp, timestamptz, interval, enum
+// types and arrays of these; jsonb columns only through casts to bool and
+// numbers.
 //
 // Comparisons = <> != < > <= >= on all of these (arrays element-wise with
 // Postgres' array_cmp; intervals as Postgres compares them, 1 mon = 30
@@ -72,6 +72,31 @@
 // pg_cast paths (implicit, assignment, explicit, binary, I/O, array
 // element-wise), with the type modifiers varchar(n), numeric(p,s),
 // timestamp(p), timestamptz(p) and time(p).
+//
+// # Enums
+//
+// An enum column (pg.Column.Enum gives its type and labels in sort order)
+// compares as Postgres' anyenum operators do: = <> < > <= >= with another
+// value of the same enum type, so also IN, BETWEEN, IS DISTINCT FROM,
+// NULLIF, GREATEST/LEAST and op ANY/ALL, and arrays of enums with the
+// array operators (@> <@ && = < …, subscripts, ||). Ordering follows the
+// labels' sort order (pg_enum.enumsortorder), not their text. A literal
+// or parameter compared with an enum value is read as a label of its type
+// and must be one exactly (`invalid input value for enum mood: "x"`); a
+// value of another enum type or of text does not compare (`operator does
+// not exist: mood = text`). Casts: enum to text and varchar, 'label'::mood
+// and '{…}'::mood[] with the type named as in the relation's columns
+// (alone, or schema-qualified), and text to an enum only for constant
+// text. Parameters of enum type are rendered $n::"schema"."type".
+//
+// The labels are those of the catalog when the clause is compiled. A row
+// may later hold a label added since (ALTER TYPE … ADD VALUE): equality
+// tests compare labels, so they decide such a row exactly; a clause that
+// orders values of the type cannot place the label, and Eval returns an
+// *EvalError wrapping ErrUnknownEnumLabel for rows holding it (the clause
+// must be compiled again). A clause cannot name a label added after it was
+// compiled, and a renamed label (ALTER TYPE … RENAME VALUE) is a new label
+// to it. An enum column without pg.Column.Enum supports only ::text.
 //
 // # Values
 //
@@ -159,17 +184,19 @@
 // `const = ANY(array_col)` conjuncts with the constants' elements;
 // ArrayElements splits a row's array text for matching. Values are given
 // as the column type's Postgres text, only for types whose text is
-// canonical for equality (integers, uuid, bool, text under C-like
+// canonical for equality (integers, uuid, bool, enums, text under C-like
 // collations), so matching text means equal values.
 //
 // # Not supported
 //
 // Subqueries (`IN (SELECT …)`, EXISTS, scalar subqueries; protocol §13.6),
 // CASE, COLLATE, SIMILAR TO and regular expressions, jsonb operators, enum
-// comparisons, bpchar/char, timetz, network, geometric, range and other
-// types, aggregates and window functions, VARIADIC, non-deterministic
-// functions (now(), random(), CURRENT_DATE, …), the cube-root operator
-// ||/ (libm's cbrt cannot be matched bit for bit), and any function or
-// operator not listed above. Limits: MaxLength bytes of text, 150 levels
-// of nesting and 5000 nodes; arrays of up to 2^20 elements.
+// support functions (enum_first, enum_range, …) and function-style casts
+// to enums (mood('ok')), domains, bpchar/char, timetz, network,
+// geometric, range and other types, aggregates and window functions,
+// VARIADIC, non-deterministic functions (now(), random(), CURRENT_DATE,
+// …), the cube-root operator ||/ (libm's cbrt cannot be matched bit for
+// bit), and any function or operator not listed above. Limits: MaxLength
+// bytes of text, 150 levels of nesting and 5000 nodes; arrays of up to
+// 2^20 elements.
 package where

@@ -27,12 +27,18 @@ func (e *Error) Evaluation() bool { return e.evaluation }
 
 // EvalError is an error Postgres would raise while evaluating the clause
 // on a row (division by zero, overflow, a bad cast). Message is
-// Postgres' own message text.
+// Postgres' own message text. An EvalError wrapping ErrUnknownEnumLabel
+// is Galvani's own: the clause is out of date, Postgres raises nothing.
 type EvalError struct {
 	Message string
+
+	cause error
 }
 
 func (e *EvalError) Error() string { return e.Message }
+
+// Unwrap returns the sentinel the error wraps (ErrUnknownEnumLabel), or nil.
+func (e *EvalError) Unwrap() error { return e.cause }
 
 func evalErrorf(format string, args ...any) *EvalError {
 	return &EvalError{Message: fmt.Sprintf(format, args...)}

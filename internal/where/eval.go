@@ -1,6 +1,8 @@
 package where
 
 import (
+	"errors"
+
 	"github.com/galvani-sync/galvani/internal/pg"
 )
 
@@ -22,9 +24,11 @@ func (ev *evaluator) column(i int) (datum, error) {
 	var d datum
 	if !v.Null {
 		var err error
-		d, err = inputValue(ev.types[i], v.Text)
+		d, err = columnValue(ev.types[i], v.Text)
 		if err != nil {
-			return nil, evalErrorf("column %s: %s", identifier([]string{ev.names[i]}), errorMessage(err))
+			ee := evalErrorf("column %s: %s", identifier([]string{ev.names[i]}), errorMessage(err))
+			ee.cause = errors.Unwrap(err)
+			return nil, ee
 		}
 	}
 	ev.vals[i], ev.parsed[i] = d, true

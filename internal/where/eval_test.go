@@ -171,6 +171,11 @@ var evalTests = []struct {
 	{"coalesce", "GREATEST(1, id, NULL) = 5 AND LEAST(id, 2.5) = 2.5 AND GREATEST(NULL::int, NULL) IS NULL AND GREATEST('a', name) = 'a'", "t"},
 	{"coalesce", "NULLIF(id, 5) IS NULL AND NULLIF(id, 4) = 5 AND NULLIF(NULL::int, 1) IS NULL", "t"},
 	{"coalesce", "GREATEST(1.0, 1.00)::text = '1.0'", "t"},
+	// GREATEST/LEAST of constants are folded, so a constant TRUE OR
+	// skips the erring branch; over a stable cast they are not.
+	{"coalesce", "|/ (id - 10) > 1 OR GREATEST(1, 5) <> 2", "t"},
+	{"coalesce", "|/ (id - 10) > 1 OR LEAST(NULL, 'b', 'a') = 'a'", "t"},
+	{"coalesce", "|/ (id - 10) > 1 OR GREATEST('2024-01-01'::date, '2024-01-01 00:00+00'::timestamptz) IS NOT NULL", "error: cannot take square root of a negative number"},
 }
 
 func TestEval(t *testing.T) {

@@ -118,9 +118,10 @@ func (c *compiler) fold(n *node) (*node, error) {
 		if !allConst {
 			return &m, nil
 		}
-	case nMinMax:
-		return &m, nil // Postgres does not fold GREATEST/LEAST
 	default:
+		// Also GREATEST/LEAST: Postgres folds a MinMaxExpr whose
+		// arguments are all constants, taking the btree comparison as
+		// immutable.
 		if !allConst {
 			return &m, nil
 		}

@@ -74,8 +74,9 @@ type node struct {
 	// it does not short-circuit AND, OR or COALESCE.
 	soft bool
 
-	// dtInput marks a cast from text to a date/time type (through the
-	// input function), which is only allowed on constant text.
+	// dtInput marks a cast from text to a date/time or enum type
+	// (through the input function), which is only allowed on constant
+	// text (constantInputOnly).
 	dtInput bool
 }
 

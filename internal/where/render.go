@@ -29,10 +29,11 @@ func rewriteNodes(m protoreflect.Message, f func(*pg_query.Node) bool) {
 }
 
 func typeNameNode(t pgType) *pg_query.TypeName {
-	tn := &pg_query.TypeName{
-		Names:   []*pg_query.Node{pg_query.MakeStrNode(typeInfos[t.id].name)},
-		Typemod: -1,
+	names := []*pg_query.Node{pg_query.MakeStrNode(typeInfos[t.id].name)}
+	if t.id == tEnum && t.enum != nil {
+		names = []*pg_query.Node{pg_query.MakeStrNode(t.enum.schema), pg_query.MakeStrNode(t.enum.name)}
 	}
+	tn := &pg_query.TypeName{Names: names, Typemod: -1}
 	if t.array {
 		tn.ArrayBounds = []*pg_query.Node{pg_query.MakeIntNode(-1)}
 	}

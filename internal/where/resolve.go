@@ -47,17 +47,16 @@ func canCoerceArgs(in, decl []pgType) bool {
 func resolvePolymorphic(in, decl []pgType, result pgType, enforce bool) ([]pgType, pgType, error) {
 	var elem, arr pgType
 	haveElem, haveArr := false, false
-	nonArray := false
+	nonArray, anyEnum := false, false
 	var compat []pgType
 	compatNonArray := false
 	haveCompat := false
 	for i, d := range decl {
 		a := in[i]
 		switch {
-		case d.id == tAnyElement && !d.array, d.id == tAnyNonArray && !d.array:
-			if d.id == tAnyNonArray {
-				nonArray = true
-			}
+		case (d.id == tAnyElement || d.id == tAnyNonArray || d.id == tAnyEnum) && !d.array:
+			nonArray = nonArray || d.id == tAnyNonArray
+			anyEnum = anyEnum || d.id == tAnyEnum
 			if a.isUnknown() {
 				continue
 			}
@@ -104,9 +103,14 @@ func resolvePolymorphic(in, decl []pgType, result pgType, enforce bool) ([]pgTyp
 	}
 	needElem := false
 	for _, d := range append(append([]pgType{}, decl...), result) {
-		if !d.array && (d.id == tAnyElement || d.id == tAnyNonArray || d.id == tAnyArray) {
+		if !d.array && (d.id == tAnyElement || d.id == tAnyNonArray || d.id == tAnyArray || d.id == tAnyEnum) {
 			needElem = true
 		}
+	}
+	if anyEnum && !haveElem && !enforce {
+		// check_generic_type_consistency: an undetermined element type
+		// is not an enum type.
+		return nil, pgType{}, errAt(-1, "type matched to anyenum is not an enum type: unknown")
 	}
 	if needElem && !haveElem {
 		if !enforce {
@@ -117,6 +121,9 @@ func resolvePolymorphic(in, decl []pgType, result pgType, enforce bool) ([]pgTyp
 	if haveElem {
 		if nonArray && elem.array {
 			return nil, pgType{}, errAt(-1, "type matched to anynonarray is an array type: %s", elem)
+		}
+		if anyEnum && (elem.array || elem.id != tEnum) {
+			return nil, pgType{}, errAt(-1, "type matched to anyenum is not an enum type: %s", elem)
 		}
 		if !haveArr {
 			if elem.array {
@@ -145,7 +152,7 @@ func resolvePolymorphic(in, decl []pgType, result pgType, enforce bool) ([]pgTyp
 			return d, nil
 		}
 		switch d.id {
-		case tAnyElement, tAnyNonArray:
+		case tAnyElement, tAnyNonArray, tAnyEnum:
 			return elem, nil
 		case tAnyArray:
 			return arr, nil

@@ -18,11 +18,12 @@ import (
 type sqlRenderer struct {
 	b     strings.Builder
 	types []pgType // parameter types
-	shift int      // added to parameter numbers
+	enums *enumTypes
+	shift int // added to parameter numbers
 }
 
-func renderSQLText(where *pg_query.Node, types []pgType, shift int) (string, error) {
-	r := &sqlRenderer{types: types, shift: shift}
+func renderSQLText(where *pg_query.Node, types []pgType, enums *enumTypes, shift int) (string, error) {
+	r := &sqlRenderer{types: types, enums: enums, shift: shift}
 	if err := r.node(where); err != nil {
 		return "", err
 	}
@@ -56,12 +57,20 @@ func (r *sqlRenderer) list(nodes []*pg_query.Node) error {
 	return nil
 }
 
+// sqlTypeName is t's qualified, quoted name (without []).
+func sqlTypeName(t pgType) string {
+	if t.id == tEnum && t.enum != nil {
+		return t.enum.sqlName()
+	}
+	return "pg_catalog." + pg.QuoteIdent(typeInfos[t.id].name)
+}
+
 func (r *sqlRenderer) typeName(tn *pg_query.TypeName) error {
-	t, mods, err := typeFromName(tn)
+	t, mods, err := typeFromName(tn, r.enums)
 	if err != nil {
 		return err
 	}
-	r.w("pg_catalog.", pg.QuoteIdent(typeInfos[t.id].name))
+	r.w(sqlTypeName(t))
 	if len(mods) > 0 {
 		r.w("(")
 		for i, m := range mods {
@@ -123,7 +132,7 @@ func (r *sqlRenderer) node(pn *pg_query.Node) error {
 			return errAt(-1, "cannot render parameter $%d", n)
 		}
 		t := r.types[n-1]
-		r.w("($", strconv.Itoa(n+r.shift), "::pg_catalog.", pg.QuoteIdent(typeInfos[t.id].name))
+		r.w("($", strconv.Itoa(n+r.shift), "::", sqlTypeName(t))
 		if t.array {
 			r.w("[]")
 		}

@@ -23,13 +23,14 @@ const (
 	tTimestamp
 	tTimestamptz
 	tInterval
-	tEnum   // a user-defined enum column; only castable to text
+	tEnum   // a user-defined enum type; pgType.enum says which
 	tTimetz // time with time zone: only known, so resolution matches Postgres
 
 	// Polymorphic pseudo-types of the operator and function catalog.
 	tAnyElement
 	tAnyArray
 	tAnyNonArray
+	tAnyEnum
 	tAnyCompatible
 	tAnyCompatibleArray
 	tAnyCompatibleNonArray
@@ -40,10 +41,13 @@ const (
 )
 
 // pgType is a type: a scalar, or an array of a scalar (Postgres has no
-// distinct types for arrays of arrays).
+// distinct types for arrays of arrays). Types are compared with ==, so
+// two enum types are the same type exactly when they share their
+// *enumType, which a compilation creates once per enum type.
 type pgType struct {
 	id    typeID
 	array bool
+	enum  *enumType // for tEnum: which enum type
 }
 
 var (
@@ -67,10 +71,10 @@ var (
 	typInterval    = pgType{id: tInterval}
 )
 
-func arrayOf(t pgType) pgType { return pgType{id: t.id, array: true} }
+func arrayOf(t pgType) pgType { return pgType{id: t.id, array: true, enum: t.enum} }
 
 // elem returns the element type of an array type.
-func (t pgType) elem() pgType { return pgType{id: t.id} }
+func (t pgType) elem() pgType { return pgType{id: t.id, enum: t.enum} }
 
 type typeInfo struct {
 	name      string // pg_type.typname, as the where language spells it
@@ -103,6 +107,7 @@ var typeInfos = [numTypeIDs]typeInfo{
 	tAnyElement:            {"anyelement", "anyelement", 'P', false},
 	tAnyArray:              {"anyarray", "anyarray", 'P', false},
 	tAnyNonArray:           {"anynonarray", "anynonarray", 'P', false},
+	tAnyEnum:               {"anyenum", "anyenum", 'P', false},
 	tAnyCompatible:         {"anycompatible", "anycompatible", 'P', false},
 	tAnyCompatibleArray:    {"anycompatiblearray", "anycompatiblearray", 'P', false},
 	tAnyCompatibleNonArray: {"anycompatiblenonarray", "anycompatiblenonarray", 'P', false},
@@ -112,10 +117,14 @@ var typeInfos = [numTypeIDs]typeInfo{
 // String returns the type's name as used in error messages and in the
 // typed literals of the normalised clause: int4, text, int4[], ….
 func (t pgType) String() string {
-	if t.array {
-		return typeInfos[t.id].name + "[]"
+	name := typeInfos[t.id].name
+	if t.id == tEnum && t.enum != nil {
+		name = t.enum.displayName()
 	}
-	return typeInfos[t.id].name
+	if t.array {
+		return name + "[]"
+	}
+	return name
 }
 
 func (t pgType) category() byte {

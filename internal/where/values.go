@@ -72,7 +72,12 @@ func inputValue(t pgType, s string) (datum, error) {
 		return parseFloat8(s)
 	case tNumeric:
 		return parseNumeric(s)
-	case tText, tVarchar, tEnum, tUnknown:
+	case tEnum:
+		if t.enum == nil {
+			return nil, evalErrorf("cannot read values of type %s", t)
+		}
+		return t.enum.input(s)
+	case tText, tVarchar, tUnknown:
 		if strings.IndexByte(s, 0) >= 0 {
 			return nil, evalErrorf("invalid byte sequence for encoding \"UTF8\": 0x00")
 		}

@@ -35,6 +35,7 @@ type Expr struct {
 	args       []string
 	tree       *pg_query.Node // the parsed clause, for SQLFrom
 	paramTypes []pgType
+	enums      *enumTypes // the enum types casts may name, for SQLFrom
 }
 
 // Compile parses text as `SELECT 1 WHERE <text>` with the Postgres parser,
@@ -62,6 +63,7 @@ func CompileWith(text string, params []string, rel *pg.Relation, opts Options) (
 		paramTyped: make([]bool, len(params)),
 		paramUsed:  make([]bool, len(params)),
 		opts:       opts,
+		enums:      newEnumTypes(rel),
 	}
 	root, err := c.transform(where)
 	if err != nil {
@@ -108,10 +110,10 @@ func CompileWith(text string, params []string, rel *pg.Relation, opts Options) (
 	if e.normalized, err = renderNormalized(res, params, types); err != nil {
 		return nil, toError(err, text)
 	}
-	if e.sql, err = renderSQLText(where, types, 0); err != nil {
+	if e.sql, err = renderSQLText(where, types, c.enums, 0); err != nil {
 		return nil, toError(err, text)
 	}
-	e.tree, e.paramTypes = where, types
+	e.tree, e.paramTypes, e.enums = where, types, c.enums
 	e.args = append([]string(nil), params...)
 	return e, nil
 }
@@ -188,7 +190,7 @@ func (e *Expr) SQLFrom(first int) (sql string, args []string, err error) {
 		sql, args = e.SQL()
 		return sql, args, nil
 	}
-	sql, err = renderSQLText(e.tree, e.paramTypes, first)
+	sql, err = renderSQLText(e.tree, e.paramTypes, e.enums, first)
 	return sql, append([]string(nil), e.args...), err
 }
 
