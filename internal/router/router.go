@@ -16,7 +16,7 @@
 // condition may admit rows the clause rejects but must never reject a row
 // the clause admits: values are compared as Postgres text output, which is
 // canonical for the types the where package indexes (integers, text, uuid,
-// bool, date).
+// bool, date, enum labels).
 //
 // The cost of routing a row is one map lookup per indexed column (per
 // element for an array column) plus the unindexed shapes, independent of

@@ -167,7 +167,10 @@ type response struct {
 }
 
 func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRequest, sh *shapes.Shape) error {
-	l := sh.Log()
+	l, err := sh.Log()
+	if err != nil {
+		return s.gone(sh) // an unreadable log removes its shape
+	}
 	// Read the global LSN before the shape's head: every transaction up to
 	// it is already in the log, so up-to-date at G is the truth (§5.4).
 	global := s.global()
@@ -230,7 +233,10 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 // crash lost): it waits up to half the long-poll timeout for the log to
 // reach the offset (§2.4), then answers out of bounds.
 func (s *Server) catchUp(ctx context.Context, sh *shapes.Shape, changed <-chan struct{}, at protocol.Offset) (protocol.Offset, <-chan struct{}, error) {
-	l := sh.Log()
+	l, err := sh.Log()
+	if err != nil {
+		return protocol.Offset{}, nil, s.gone(sh)
+	}
 	ok, err := s.wait(ctx, l, changed, at, s.cfg.LongPollTimeout/2, true)
 	if err != nil {
 		return protocol.Offset{}, nil, s.mapWaitErr(sh, err)

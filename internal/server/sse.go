@@ -22,7 +22,10 @@ const (
 // sent and the response ends; a caught-up client gets a stream of events
 // as changes become durable, until sseTimeout or the shape goes away.
 func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, req *shapeRequest, sh *shapes.Shape) error {
-	l := sh.Log()
+	l, err := sh.Log()
+	if err != nil {
+		return s.gone(sh) // an unreadable log removes its shape
+	}
 	latest, changed := l.Head()
 	if l.Closed() {
 		return s.gone(sh)

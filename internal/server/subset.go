@@ -171,7 +171,10 @@ func (s *Server) serveSubset(w http.ResponseWriter, r *http.Request, req *shapeR
 	}
 	// The offset the client adopts: the requested one for a real log
 	// offset, 0_0 for -1, and for now the head read before the snapshot.
-	l := sh.Log()
+	l, err := sh.Log()
+	if err != nil {
+		return s.gone(sh)
+	}
 	head, _ := l.Head()
 	offset := req.offset
 	switch {

@@ -500,13 +500,13 @@ func (c *Collector) flush(ctx context.Context) error {
 		shapes := make([]*Shape, 0, len(c.dirty))
 		logs := make([]*shapelog.Log, 0, len(c.dirty))
 		for s := range c.dirty {
-			if err := s.log.Write(); err != nil {
+			if err := s.wlog.Write(); err != nil {
 				c.applyFailed(s, err)
 				continue
 			}
-			s.log.Publish()
+			s.wlog.Publish()
 			shapes = append(shapes, s)
-			logs = append(logs, s.log)
+			logs = append(logs, s.wlog)
 		}
 		for i, err := range shapelog.SyncAll(logs) {
 			if err != nil {

@@ -39,7 +39,7 @@ func newTestShape(t *testing.T, handle string) *Shape {
 	if err := sw.Finish([]byte(`{"headers":{"control":"snapshot-end"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	s, err := newShape(handle, Definition{Schema: "public", Table: "t", Replica: protocol.ReplicaDefault, Log: protocol.LogFull}, testRel, l, dir, time.Now())
+	s, err := newShape(handle, Definition{Schema: "public", Table: "t", Replica: protocol.ReplicaDefault, Log: protocol.LogFull}, testRel, l, dir, shapelog.Options{ChunkThreshold: 1 << 20}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func waitFlushed(t *testing.T, c *Collector, end pg.LSN) {
 // logIDs returns the ids of the inserts in s's durable log, in order.
 func logIDs(t *testing.T, s *Shape) []int {
 	t.Helper()
-	body, _, _, err := s.log.AppendChanges([]byte("["), protocol.SnapshotEnd)
+	body, _, _, err := s.log.Load().AppendChanges([]byte("["), protocol.SnapshotEnd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +194,9 @@ func TestCollectorRetriesSnapshotRacingCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	txn(t, c, 51, 5010, 2) // buffered until the snapshot is known
+	// Events and commands reach the Collector on separate channels: wait
+	// until the transaction is in, or setSnapshot could come first.
+	waitFlushed(t, c, 5011)
 	err := c.setSnapshot(ctx, s, pg.Snapshot{Xmin: 50, Xmax: 52, Xip: []uint64{50, 51}})
 	if !errors.Is(err, snapshot.ErrRetry) {
 		t.Fatalf("setSnapshot with xid 50 in progress = %v, want ErrRetry", err)

@@ -1,8 +1,11 @@
 package shapes
 
 import (
+	"errors"
+
 	"github.com/galvani-sync/galvani/internal/pg"
 	"github.com/galvani-sync/galvani/internal/shapelog"
+	"github.com/galvani-sync/galvani/internal/where"
 	"github.com/galvani-sync/galvani/protocol"
 )
 
@@ -40,18 +43,27 @@ func (s *Shape) decide(xid uint32, lsn pg.LSN) bool {
 // matches reports whether a row (in the shape's relation layout) belongs
 // to the shape: its where clause is TRUE for it. A clause Postgres would
 // fail on for this row (division by zero, overflow) does not match; the
-// snapshot query would have failed on such a row too.
-func (s *Shape) matches(row pg.Row) bool {
+// snapshot query would have failed on such a row too. A row the clause
+// cannot decide (an enum label added after the shape was created, under
+// a clause that orders the enum) invalidates the shape: a new shape
+// compiles the clause against the current labels.
+func (s *Shape) matches(row pg.Row) (bool, error) {
 	if s.where == nil {
-		return true
+		return true, nil
 	}
 	ok, err := s.where.Eval(row)
-	return err == nil && ok
+	if errors.Is(err, where.ErrUnknownEnumLabel) {
+		return false, &invalidation{"an enum type gained a label the where clause cannot order"}
+	}
+	return err == nil && ok, nil
 }
 
 // apply converts one change into the shape's log entries (protocol §5.6).
 // A non-nil *invalidation means the shape can no longer follow its table.
 func (s *Shape) apply(c *pg.Change, xid uint32, lsn pg.LSN, e *encoder) error {
+	if _, err := s.writeLog(); err != nil {
+		return err // before decide: it needs lastTx from the log
+	}
 	if s.decide(xid, lsn) {
 		return nil
 	}
@@ -77,19 +89,31 @@ func (s *Shape) apply(c *pg.Change, xid uint32, lsn pg.LSN, e *encoder) error {
 		}
 	}
 	off := protocol.Offset{Tx: int64(lsn), Op: 2 * c.Index}
+	oldMatch, newMatch := false, false
+	if oldRow != nil {
+		var err error
+		if oldMatch, err = s.matches(oldRow); err != nil {
+			return err
+		}
+	}
+	if newRow != nil {
+		var err error
+		if newMatch, err = s.matches(newRow); err != nil {
+			return err
+		}
+	}
 	switch c.Op {
 	case pg.OpInsert:
-		if s.matches(newRow) {
+		if newMatch {
 			return s.emitInsert(newRow, off, "", e)
 		}
 	case pg.OpDelete:
-		if oldRow != nil && s.matches(oldRow) {
+		if oldMatch {
 			return s.emitDelete(oldRow, off, "", e)
 		}
 	case pg.OpUpdate:
-		oldMatch, newMatch := true, s.matches(newRow)
-		if oldRow != nil {
-			oldMatch = s.matches(oldRow)
+		if oldRow == nil {
+			oldMatch = true
 		}
 		switch {
 		case oldMatch && newMatch:
@@ -193,7 +217,7 @@ func containsInt(s []int, v int) bool {
 // the last) and makes m the pending one.
 func (s *Shape) emit(m *changeMessage) error {
 	if !s.tx.appended {
-		s.tx.ck = s.log.Checkpoint()
+		s.tx.ck = s.wlog.Checkpoint()
 		s.tx.appended = true
 	}
 	if s.tx.hasPending {
@@ -217,7 +241,7 @@ func (s *Shape) closePending(last bool) error {
 		s.tx.pending = append(s.tx.pending, "}}"...)
 	}
 	s.tx.hasPending = false
-	return s.log.Append(s.tx.pendingOff, flags, s.tx.pending)
+	return s.wlog.Append(s.tx.pendingOff, flags, s.tx.pending)
 }
 
 // commit closes the shape's part of the transaction. It reports whether
@@ -243,7 +267,7 @@ func (s *Shape) commit() (bool, error) {
 func (s *Shape) rollback() error {
 	defer func() { s.tx = txState{} }()
 	if s.tx.appended {
-		return s.log.Rollback(s.tx.ck)
+		return s.wlog.Rollback(s.tx.ck)
 	}
 	return nil
 }

@@ -216,9 +216,6 @@ func (r *Registry) loadAll(paths []string) ([]*Shape, error) {
 		}
 	}
 	if failed != nil {
-		for _, s := range out {
-			s.log.Close()
-		}
 		return nil, failed
 	}
 	return out, nil
@@ -245,24 +242,35 @@ func (r *Registry) load(path string) (*Shape, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: relation: %w", metaFile, err)
 	}
-	l, err := shapelog.Open(path, shapelog.Options{ChunkThreshold: r.cfg.ChunkThreshold})
-	if errors.Is(err, shapelog.ErrIncomplete) {
-		return nil, errIncomplete
-	}
+	// meta.json is written after the snapshot is complete, so the log is
+	// whole; it is opened, and its tail checked, on first use.
+	s, err := newShape(m.Handle, m.Definition, rel, nil, path, shapelog.Options{ChunkThreshold: r.cfg.ChunkThreshold}, m.CreatedAt)
 	if err != nil {
-		return nil, err
-	}
-	s, err := newShape(m.Handle, m.Definition, rel, l, path, m.CreatedAt)
-	if err != nil {
-		l.Close()
 		return nil, err
 	}
 	s.schemaJSON = r.intern.string(s.schemaJSON)
 	s.snap, s.snapKnown = m.Snapshot, true
-	if off, ok := l.LastOffset(); ok {
-		s.lastTx = off.Tx
-	}
+	s.onLogError = r.brokenLog
 	return s, nil
+}
+
+// brokenLog is told of a restored shape whose log could not be opened: the
+// shape is removed, so its clients refetch a new one instead of failing on
+// every request.
+func (r *Registry) brokenLog(s *Shape, err error) {
+	r.log.Error("shape log unreadable; removing shape", "handle", s.handle, "error", err)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if err := r.Delete(r.ctx, s); err != nil && r.ctx.Err() == nil {
+			r.log.Error("remove shape with unreadable log", "handle", s.handle, "error", err)
+		}
+	}()
 }
 
 // Collector returns the registry's Collector, which replication feeds.
@@ -293,7 +301,7 @@ func (r *Registry) StorageBytes() int64 {
 	defer r.mu.Unlock()
 	var n int64
 	for _, s := range r.byHandle {
-		n += s.log.Size()
+		n += s.sizeOnDisk()
 	}
 	return n
 }
@@ -402,7 +410,7 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 			if rerr := r.collector.remove(context.WithoutCancel(ctx), registered); rerr != nil {
 				r.log.Error("unregister failed shape", "handle", handle, "error", rerr)
 			}
-			registered.log.Close()
+			registered.closeLog()
 		}
 		if rerr := os.RemoveAll(path); rerr != nil {
 			r.log.Error("remove failed shape", "handle", handle, "error", rerr)
@@ -412,7 +420,7 @@ func (r *Registry) create(ctx context.Context, handle string, def Definition, re
 	if err != nil {
 		return nil, err
 	}
-	s, err = newShape(handle, def, rel, l, path, start.UTC())
+	s, err = newShape(handle, def, rel, l, path, shapelog.Options{ChunkThreshold: r.cfg.ChunkThreshold}, start.UTC())
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -534,7 +542,7 @@ func (r *Registry) drop(s *Shape) {
 	}
 	delete(r.byHandle, s.handle)
 	r.mu.Unlock()
-	s.log.Close()
+	s.closeLog()
 	trash := filepath.Join(r.dir, trashPrefix+s.handle)
 	if err := os.Rename(s.dir, trash); err != nil {
 		r.log.Error("remove shape files", "handle", s.handle, "error", err)
@@ -555,7 +563,7 @@ func (r *Registry) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range r.byHandle {
-		s.log.Close()
+		s.closeLog()
 	}
 	return nil
 }

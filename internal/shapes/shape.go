@@ -3,6 +3,7 @@ package shapes
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,17 +26,22 @@ type Shape struct {
 	isPK       []bool // per rel column
 	schemaJSON string
 	where      *where.Expr // nil: every row
-	log        *shapelog.Log
 	dir        string
+	logOpts    shapelog.Options
+	log        atomic.Pointer[shapelog.Log] // nil until opened (a restored shape opens it on first use)
+	logMu      sync.Mutex                   // serialises opening and closing the log
+	logClosed  bool                         // under logMu: closed for good
+	onLogError func(*Shape, error)          // told when opening the log fails
 	createdAt  time.Time
 	gone       atomic.Bool
 	lastUsed   atomic.Int64 // unix nanoseconds of the last request, for eviction
 
 	// Consumer state, owned by the Collector's goroutine.
+	wlog       *shapelog.Log // the log, once the Collector has needed it
 	snap       pg.Snapshot
 	snapKnown  bool
 	filterDone bool
-	lastTx     int64 // commit LSN of the last transaction appended
+	lastTx     int64 // commit LSN of the last transaction appended (valid once wlog is set)
 	regSeq     uint64
 	buffered   []bufferedTxn // transactions seen before the snapshot was known
 	repRel     *pg.Relation  // replication's relation the column map was built for
@@ -65,7 +71,10 @@ type bufferedTxn struct {
 	changes []pg.Change
 }
 
-func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log, dir string, created time.Time) (*Shape, error) {
+// log is the shape's open log, or nil for a restored shape: its log is
+// opened on first use (by a reader or the Collector), so a restart reads
+// no log and idle shapes hold no file.
+func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log, dir string, opts shapelog.Options, created time.Time) (*Shape, error) {
 	cols, err := def.selectedColumns(rel)
 	if err != nil {
 		return nil, err
@@ -80,7 +89,7 @@ func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log
 	for _, i := range rel.PK {
 		isPK[i] = true
 	}
-	return &Shape{
+	s := &Shape{
 		handle:     handle,
 		def:        def,
 		key:        def.Key(),
@@ -89,10 +98,15 @@ func newShape(handle string, def Definition, rel *pg.Relation, log *shapelog.Log
 		isPK:       isPK,
 		schemaJSON: string(catalog.AppendSchemaJSON(nil, rel, cols)),
 		where:      expr,
-		log:        log,
 		dir:        dir,
+		logOpts:    opts,
 		createdAt:  created,
-	}, nil
+	}
+	if log != nil {
+		s.log.Store(log)
+		s.wlog = log // a new shape's log is empty: lastTx 0 is right
+	}
+	return s, nil
 }
 
 // routingConds returns the necessary condition of the shape's where clause
@@ -138,7 +152,74 @@ func (s *Shape) Relation() *pg.Relation { return s.rel }
 func (s *Shape) SchemaJSON() string { return s.schemaJSON }
 
 // Log returns the shape's log, for reading.
-func (s *Shape) Log() *shapelog.Log { return s.log }
+//
+// Log opens the log on first use; a log that cannot be opened (damaged
+// files) is an error, and after the shape is gone or the registry closed
+// it returns ErrGone or shapelog.ErrClosed.
+func (s *Shape) Log() (*shapelog.Log, error) {
+	if l := s.log.Load(); l != nil {
+		return l, nil
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if l := s.log.Load(); l != nil {
+		return l, nil
+	}
+	if s.gone.Load() {
+		return nil, ErrGone
+	}
+	if s.logClosed {
+		return nil, shapelog.ErrClosed
+	}
+	l, err := shapelog.Open(s.dir, s.logOpts)
+	if err != nil {
+		err = fmt.Errorf("open log of shape %s: %w", s.handle, err)
+		if s.onLogError != nil {
+			s.onLogError(s, err)
+		}
+		return nil, err
+	}
+	s.log.Store(l)
+	return l, nil
+}
+
+// closeLog closes the log if it is open; Log fails afterwards.
+func (s *Shape) closeLog() {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.logClosed = true
+	if l := s.log.Load(); l != nil {
+		l.Close()
+	}
+}
+
+// writeLog returns the log for the Collector, opening it and reading the
+// last transaction it holds on first use. Only the Collector calls it.
+func (s *Shape) writeLog() (*shapelog.Log, error) {
+	if s.wlog != nil {
+		return s.wlog, nil
+	}
+	l, err := s.Log()
+	if err != nil {
+		return nil, err
+	}
+	// The Collector is the log's only writer and has not written yet, so
+	// the last offset is the one Open found.
+	if off, ok := l.LastOffset(); ok {
+		s.lastTx = off.Tx
+	}
+	s.wlog = l
+	return l, nil
+}
+
+// sizeOnDisk returns the bytes of the shape's log: the open log's
+// published size, or the files' sizes for a log not opened yet.
+func (s *Shape) sizeOnDisk() int64 {
+	if l := s.log.Load(); l != nil {
+		return l.Size()
+	}
+	return shapelog.SizeOnDisk(s.dir)
+}
 
 // Touch records a request for the shape (least-recently-used eviction).
 func (s *Shape) Touch() { s.lastUsed.Store(time.Now().UnixNano()) }
