@@ -5,8 +5,6 @@ import (
 	"runtime/debug"
 	"slices"
 
-	pg_query "github.com/pganalyze/pg_query_go/v6"
-
 	"github.com/galvani-sync/galvani/internal/pg"
 )
 
@@ -33,7 +31,7 @@ type Expr struct {
 	normalized string
 	sql        string
 	args       []string
-	tree       *pg_query.Node // the parsed clause, for SQLFrom
+	text       string // the clause as given, parsed again by SQLFrom (a parse tree is large to keep per shape)
 	paramTypes []pgType
 	enums      *enumTypes // the enum types casts may name, for SQLFrom
 }
@@ -113,7 +111,7 @@ func CompileWith(text string, params []string, rel *pg.Relation, opts Options) (
 	if e.sql, err = renderSQLText(where, types, c.enums, 0); err != nil {
 		return nil, toError(err, text)
 	}
-	e.tree, e.paramTypes, e.enums = where, types, c.enums
+	e.text, e.paramTypes, e.enums = text, types, c.enums
 	e.args = append([]string(nil), params...)
 	return e, nil
 }
@@ -190,7 +188,11 @@ func (e *Expr) SQLFrom(first int) (sql string, args []string, err error) {
 		sql, args = e.SQL()
 		return sql, args, nil
 	}
-	sql, err = renderSQLText(e.tree, e.paramTypes, e.enums, first)
+	_, tree, cerr := parseWhere(e.text)
+	if cerr != nil {
+		return "", nil, cerr.toError(e.text)
+	}
+	sql, err = renderSQLText(tree, e.paramTypes, e.enums, first)
 	return sql, append([]string(nil), e.args...), err
 }
 
