@@ -43,7 +43,8 @@
 //   - curve: the matching cost of non-indexable shapes: 10, 100 and 1,000
 //     `nS ILIKE $1` shapes against the one-shape run on the same WAL.
 //   - initialsync: a new shape over a 1M-row, six-column table, read from
-//     offset -1 to up-to-date and JSON-parsed by one client, against psql
+//     offset -1 to up-to-date by the Go client (package client), which
+//     decodes every message and prefetches the next chunk, against psql
 //     printing `COPY (SELECT row_to_json(t) FROM t) TO STDOUT`; rounds
 //     alternate and the shape is deleted between rounds.
 //   - fanout: nginx proxy_cache in front of Galvani (cache warm) serving a

@@ -248,8 +248,8 @@ func runProfiles(ctx context.Context, e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
-	prof.Note = fmt.Sprintf("new shape over %d rows, read and parsed by one client: %.2fs, %.1f server CPU-s, of which the client's parse %.2fs (client time, not in the profile)",
-		res.Rows, elapsed.Seconds(), cpu, res.Parse.Seconds())
+	prof.Note = fmt.Sprintf("new shape over %d rows, read and decoded by the Go client: %.2fs, %.1f server CPU-s; the client used %.2f CPU-s (not in the profile)",
+		res.Rows, elapsed.Seconds(), cpu, res.ClientCPU.Seconds())
 	r.Profiles["initial-sync"] = prof
 	e.Logf("  profiled initial-sync")
 	return nil

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,10 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/galvani-sync/galvani/client"
 )
 
 // newHTTPClient returns a client keeping up to conns idle connections to
@@ -86,29 +88,25 @@ func getShape(ctx context.Context, c *http.Client, s *Server, q ShapeQuery, hand
 	}, nil
 }
 
-// message is one element of a shape response, parsed the way a client
-// does.
-type message struct {
-	Key     string             `json:"key"`
-	Value   map[string]*string `json:"value"`
-	Headers struct {
-		Operation string `json:"operation"`
-		Control   string `json:"control"`
-	} `json:"headers"`
-}
-
 // SyncResult is a shape read from offset -1 to up-to-date.
 type SyncResult struct {
 	Handle, Offset string
 	Rows           int   // messages carrying a value
 	Bytes          int64 // response bytes
 	Requests       int
-	Parse          time.Duration // spent parsing JSON
+	// ClientCPU is the CPU time this process spent while reading and
+	// decoding (user + system), when the messages were parsed.
+	ClientCPU time.Duration
 }
 
-// syncShape reads a shape from the start until up-to-date, parsing every
-// message when parse is set.
+// syncShape reads a shape from the start until up-to-date. With parse,
+// it reads as an application does, with the Go client (package client):
+// every message decoded, row values included, and the next chunk
+// prefetched while one is decoded. Without, it only fetches the bodies.
 func syncShape(ctx context.Context, c *http.Client, s *Server, q ShapeQuery, parse bool) (SyncResult, error) {
+	if parse {
+		return syncShapeClient(ctx, c, s, q)
+	}
 	r := SyncResult{Offset: "-1"}
 	for {
 		resp, err := getShape(ctx, c, s, q, r.Handle, r.Offset, false)
@@ -117,24 +115,95 @@ func syncShape(ctx context.Context, c *http.Client, s *Server, q ShapeQuery, par
 		}
 		r.Requests++
 		r.Bytes += int64(len(resp.Body))
-		if parse {
-			var msgs []message
-			t := time.Now()
-			if err := json.Unmarshal(resp.Body, &msgs); err != nil {
-				return r, fmt.Errorf("parse shape response: %w", err)
-			}
-			r.Parse += time.Since(t)
-			for _, m := range msgs {
-				if m.Value != nil {
-					r.Rows++
-				}
-			}
-		}
 		r.Handle, r.Offset = resp.Handle, resp.Offset
 		if resp.UpToDate {
 			return r, nil
 		}
 	}
+}
+
+// syncShapeClient is syncShape with the Go client.
+func syncShapeClient(ctx context.Context, c *http.Client, s *Server, q ShapeQuery) (SyncResult, error) {
+	var r SyncResult
+	tr := &countingTransport{rt: c.Transport}
+	if tr.rt == nil {
+		tr.rt = http.DefaultTransport
+	}
+	// A benchmark does not retry: the first error the client would retry
+	// ends the sync.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var retryErr error
+	gc := &client.Client{
+		BaseURL:    s.URL(""),
+		HTTPClient: &http.Client{Transport: tr},
+		OnRetry:    func(err error, _ int, _ time.Duration) { retryErr = err; cancel() },
+	}
+	st, err := gc.Stream(client.ShapeRequest{Table: q.Table, Where: q.Where, Params: q.Params})
+	if err != nil {
+		return r, err
+	}
+	defer st.Close()
+	cpu0 := processCPU()
+	for {
+		b, err := st.Next(ctx)
+		if retryErr != nil {
+			return r, retryErr
+		}
+		if err != nil {
+			return r, err
+		}
+		if b.MustRefetch {
+			return r, fmt.Errorf("shape %s: must-refetch during the initial sync", b.Handle)
+		}
+		for i := range b.Messages {
+			if b.Messages[i].Value != nil {
+				r.Rows++
+			}
+		}
+		if b.UpToDate {
+			r.ClientCPU = processCPU() - cpu0
+			r.Handle, r.Offset = b.Handle, b.Offset
+			r.Requests, r.Bytes = int(tr.requests.Load()), tr.bytes.Load()
+			return r, nil
+		}
+	}
+}
+
+// countingTransport counts requests and the response body bytes read.
+type countingTransport struct {
+	rt              http.RoundTripper
+	requests, bytes atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	t.requests.Add(1)
+	resp.Body = &countingBody{ReadCloser: resp.Body, n: &t.bytes}
+	return resp, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// processCPU returns the CPU time (user + system) this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // createShapes creates one shape per query with workers concurrent

@@ -48,10 +48,19 @@
 // received, not "<global_last_seen_lsn>_0" as in the TypeScript client;
 // see the comment in sse.go.
 //
+// While it catches up (before the first up-to-date), a stream prefetches
+// as the TypeScript client does: once a response's headers say more
+// follows, the request for the next chunk is sent at once, at the offset
+// they carry, up to two chunks ahead. Each prefetched response is read and
+// decoded in a goroutine of its own, so the server produces the next
+// chunks, and they are decoded, while the caller applies this one. A Next
+// call takes the oldest prefetched answer (through the same checks as any
+// other) if it needs that URL, and cancels them all otherwise.
+//
 // Next returns when a batch is ready, a final error occurs, or its context
-// ends. It starts no goroutine that outlives it: after cancellation the
-// stream holds no connection except, in SSE mode between two calls, the
-// open event stream, which Close (or breaking out of All) releases.
+// ends. The only work it leaves running is the prefetching while catching
+// up, and in SSE mode between two calls the open event stream; Close (or
+// breaking out of All) cancels and releases both.
 //
 // # Resuming
 //

@@ -1,12 +1,9 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
 	"net/url"
@@ -53,9 +50,10 @@ type Batch struct {
 
 // ShapeStream reads one shape's log: the initial snapshot chunk by chunk,
 // then, after the first up-to-date, live changes by long-polling (or SSE
-// when the request asks for it). The caller pulls with Next or All; the
-// stream starts no goroutine of its own, and a Next call returns only
-// once everything it started has stopped.
+// when the request asks for it). The caller pulls with Next or All. While
+// catching up, a Next call may leave the requests for the next chunks
+// running in goroutines of their own (see prefetch.go); otherwise a Next
+// call returns only once everything it started has stopped.
 //
 // Next must not be called concurrently with itself or Close. Offset,
 // Handle, Schema and RequestSnapshot may be called from any goroutine.
@@ -80,7 +78,8 @@ type ShapeStream struct {
 	sseShort      int // consecutive short SSE connections
 	sseOff        bool
 	sse           *sseConn
-	err           error // sticky final error
+	pf            *prefetcher // catch-up requests sent ahead
+	err           error       // sticky final error
 	closed        bool
 	busy          atomic.Bool
 }
@@ -165,6 +164,7 @@ func (s *ShapeStream) Next(ctx context.Context) (Batch, error) {
 		if werr := s.c.retryWait(ctx, attempt, err); werr != nil {
 			if ctx.Err() == nil && !Retryable(werr) {
 				s.err = werr
+				s.dropPrefetch()
 			}
 			return Batch{}, werr
 		}
@@ -195,14 +195,17 @@ func (s *ShapeStream) All(ctx context.Context) iter.Seq2[Batch, error] {
 // return ErrClosed. It must not be called concurrently with Next.
 func (s *ShapeStream) Close() error {
 	s.closeSSE()
+	s.dropPrefetch()
 	s.closed = true
 	return nil
 }
 
-// release drops an open SSE connection; the next Next reconnects.
+// release drops an open SSE connection and a prefetched request; the next
+// Next reconnects or sends it again.
 func (s *ShapeStream) release() {
 	if !s.busy.Load() {
 		s.closeSSE()
+		s.dropPrefetch()
 	}
 }
 
@@ -228,37 +231,63 @@ func (s *ShapeStream) step(ctx context.Context) (*Batch, error) {
 	handle, offset := s.handle, s.offset
 	s.mu.Unlock()
 	useSSE := s.live && s.req.LiveSSE && !s.sseOff
+	u := s.requestURL(handle, offset, useSSE)
+	if useSSE {
+		s.dropPrefetch()
+		return s.openSSE(ctx, u)
+	}
+	return s.poll(ctx, u, offset)
+}
 
-	q := s.c.definition(&s.req)
+// requestURL returns the URL of the stream's next request, at offset
+// under handle.
+func (s *ShapeStream) requestURL(handle, offset string, useSSE bool) string {
+	return buildURL(s.endpoint, s.c.definition(&s.req), handle, offset, urlState{
+		live: s.live, cursor: s.cursor, sse: useSSE,
+		expiredHandle: s.expiredHandle, cacheBuster: s.cacheBuster,
+	})
+}
+
+// urlState is the part of a stream's state its request URLs carry.
+type urlState struct {
+	live, sse                  bool
+	cursor                     string
+	expiredHandle, cacheBuster string
+}
+
+// buildURL returns the URL of a request for the shape defined by def (which
+// it does not change) at offset under handle.
+func buildURL(endpoint *url.URL, def url.Values, handle, offset string, st urlState) string {
+	q := make(url.Values, len(def)+4)
+	for k, v := range def {
+		q[k] = v
+	}
 	q.Set(protocol.ParamOffset, offset)
 	if handle != "" {
 		q.Set(protocol.ParamHandle, handle)
 	}
-	if s.live {
+	if st.live {
 		q.Set(protocol.ParamLive, "true")
-		if s.cursor != "" {
-			q.Set(protocol.ParamCursor, s.cursor)
+		if st.cursor != "" {
+			q.Set(protocol.ParamCursor, st.cursor)
 		}
-		if useSSE {
+		if st.sse {
 			q.Set(protocol.ParamLiveSSE, "true")
 			q.Set(protocol.ParamLiveSSEv0, "true")
 		}
 	}
-	if s.expiredHandle != "" {
-		q.Set(paramExpiredHandle, s.expiredHandle)
+	if st.expiredHandle != "" {
+		q.Set(paramExpiredHandle, st.expiredHandle)
 	}
-	if s.cacheBuster != "" {
-		q.Set(paramCacheBuster, s.cacheBuster)
+	if st.cacheBuster != "" {
+		q.Set(paramCacheBuster, st.cacheBuster)
 	}
-	u := urlFor(s.endpoint, q)
-	if useSSE {
-		return s.openSSE(ctx, u)
-	}
-	return s.poll(ctx, u)
+	return urlFor(endpoint, q)
 }
 
-// poll makes one catch-up or long-poll request.
-func (s *ShapeStream) poll(ctx context.Context, u string) (*Batch, error) {
+// poll makes one catch-up or long-poll request, or takes the answer to
+// it that was prefetched.
+func (s *ShapeStream) poll(ctx context.Context, u, offset string) (*Batch, error) {
 	reqCtx := ctx
 	if d := s.c.liveTimeout(); s.live && d > 0 {
 		var cancel context.CancelFunc
@@ -266,7 +295,15 @@ func (s *ShapeStream) poll(ctx context.Context, u string) (*Batch, error) {
 		defer cancel()
 	}
 	heldTooLong := func() bool { return ctx.Err() == nil && reqCtx.Err() != nil }
-	resp, err := s.c.send(reqCtx, http.MethodGet, u, nil)
+	pre, err := s.take(ctx, u)
+	var resp *http.Response
+	switch {
+	case err != nil:
+	case pre != nil:
+		resp, err = pre.resp, pre.err
+	default:
+		resp, err = s.c.send(reqCtx, http.MethodGet, u, nil)
+	}
 	if err != nil {
 		if heldTooLong() {
 			return nil, nil
@@ -291,18 +328,29 @@ func (s *ShapeStream) poll(ctx context.Context, u string) (*Batch, error) {
 	if s.isStale(meta.handle) {
 		return s.staleRetry(meta.handle)
 	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		if heldTooLong() {
-			return nil, nil
+	var msgs []protocol.Message
+	if pre != nil && pre.decoded {
+		msgs, err = pre.msgs, pre.decodeErr
+	} else {
+		s.maybePrefetch(resp, meta, offset)
+		var body []byte
+		body, err = readBody(resp.Body, nil, resp.ContentLength)
+		if err != nil {
+			if heldTooLong() {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("GET %s: read body: %w", redact(u), err)
 		}
-		return nil, fmt.Errorf("GET %s: read body: %w", redact(u), err)
+		msgs, err = decodeMessages(body)
 	}
-	msgs, err := decodeMessages(body)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", redact(u), err)
 	}
-	return s.accept(meta, msgs, s.live)
+	b, err := s.accept(meta, msgs, s.live)
+	if s.live {
+		s.dropPrefetch() // nothing is prefetched once up to date
+	}
+	return b, err
 }
 
 // respMeta holds a 200 response's protocol headers.
@@ -444,37 +492,6 @@ func (c *Client) sseIdleTimeout() time.Duration {
 		return DefaultSSEIdleTimeout
 	}
 	return c.SSEIdleTimeout
-}
-
-// decodeMessages decodes a shape response body: a JSON array of messages
-// (an empty body counts as an empty array, as for the TypeScript client).
-func decodeMessages(body []byte) ([]protocol.Message, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, nil
-	}
-	if trimmed[0] != '[' {
-		return nil, fmt.Errorf("%w: body is not a JSON array: %s", ErrBadResponse, preview(trimmed))
-	}
-	var msgs []protocol.Message
-	if err := json.Unmarshal(trimmed, &msgs); err != nil {
-		return nil, fmt.Errorf("%w: body: %v", ErrBadResponse, err)
-	}
-	for i := range msgs {
-		if err := checkMessage(&msgs[i]); err != nil {
-			return nil, err
-		}
-	}
-	return msgs, nil
-}
-
-// decodeMessage decodes one message (an SSE event's data).
-func decodeMessage(data []byte) (protocol.Message, error) {
-	var m protocol.Message
-	if err := json.Unmarshal(data, &m); err != nil {
-		return m, fmt.Errorf("%w: event %s: %v", ErrBadResponse, preview(data), err)
-	}
-	return m, checkMessage(&m)
 }
 
 // checkMessage rejects data messages a materialiser cannot apply.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -159,7 +160,8 @@ func (s *Server) gone(sh *shapes.Shape) error {
 
 // response is a shape response about to be written.
 type response struct {
-	msgs     []byte // comma-separated messages
+	msgs     []byte                  // comma-separated messages
+	chunk    *shapelog.SnapshotChunk // or a snapshot chunk to stream in their place
 	end      protocol.Offset
 	upToDate bool
 	hasData  bool
@@ -182,19 +184,21 @@ func (s *Server) serveShape(w http.ResponseWriter, r *http.Request, req *shapeRe
 	case req.now:
 		return s.write(w, r, req, sh, response{end: latest, upToDate: true, lsn: global})
 	case req.offset == protocol.BeforeAll:
-		msgs, err := l.AppendSnapshotChunk(nil, 0)
+		chunk, err := l.OpenSnapshotChunk(0)
 		if err != nil {
 			return s.readFailed(sh, err)
 		}
-		return s.write(w, r, req, sh, response{msgs: msgs, end: protocol.Offset{}, hasData: true})
+		defer chunk.Close()
+		return s.write(w, r, req, sh, response{chunk: chunk, end: protocol.Offset{}, hasData: true})
 	case req.offset.IsSnapshot() && req.offset.Op != protocol.OpInf && req.offset.Op+1 < uint64(l.SnapshotChunks()):
 		i := int(req.offset.Op) + 1
-		msgs, err := l.AppendSnapshotChunk(nil, i)
+		chunk, err := l.OpenSnapshotChunk(i)
 		if err != nil {
 			return s.readFailed(sh, err)
 		}
+		defer chunk.Close()
 		end := protocol.Offset{Op: uint64(i)}
-		return s.write(w, r, req, sh, response{msgs: msgs, end: end, hasData: true, upToDate: !end.Less(latest), lsn: global})
+		return s.write(w, r, req, sh, response{chunk: chunk, end: end, hasData: true, upToDate: !end.Less(latest), lsn: global})
 	}
 
 	at := comparable(l, req.offset)
@@ -331,24 +335,66 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, req *shapeRequest
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	body := make([]byte, 0, len(resp.msgs)+96)
-	body = append(body, '[')
-	body = append(body, resp.msgs...)
-	if resp.upToDate {
-		if len(resp.msgs) > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, `{"headers":{"control":"up-to-date","global_last_seen_lsn":"`...)
-		body = strconv.AppendUint(body, uint64(resp.lsn), 10)
-		body = append(body, `"}}`...)
+	// The body is '[', the messages, the up-to-date message if any, ']'.
+	// A snapshot chunk is streamed from its file between the two ends, so
+	// a chunk of any size passes through a small buffer.
+	size := int64(len(resp.msgs))
+	if resp.chunk != nil {
+		size = resp.chunk.Size()
 	}
-	body = append(body, ']')
-	h.Set("content-length", strconv.Itoa(len(body)))
+	var tail []byte
+	if resp.upToDate {
+		if size > 0 {
+			tail = append(tail, ',')
+		}
+		tail = append(tail, `{"headers":{"control":"up-to-date","global_last_seen_lsn":"`...)
+		tail = strconv.AppendUint(tail, uint64(resp.lsn), 10)
+		tail = append(tail, `"}}`...)
+	}
+	tail = append(tail, ']')
+	h.Set("content-length", strconv.FormatInt(1+size+int64(len(tail)), 10))
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	if resp.chunk == nil {
+		body := make([]byte, 0, 1+len(resp.msgs)+len(tail))
+		body = append(body, '[')
+		body = append(body, resp.msgs...)
+		body = append(body, tail...)
 		w.Write(body)
+		return nil
+	}
+	bw := &bodyWriter{w: w}
+	bw.Write([]byte{'['})
+	if _, err := resp.chunk.WriteTo(bw); err != nil && bw.err == nil {
+		// Reading the chunk failed after the status line was sent: all
+		// that is left is to cut the response short, which the client
+		// sees as a body shorter than its content-length.
+		s.log.Error("stream snapshot chunk", "handle", sh.Handle(), "offset", req.offsetText, "error", err)
+		panic(http.ErrAbortHandler)
+	}
+	bw.Write(tail)
+	if bw.err != nil {
+		return errClientGone
 	}
 	return nil
+}
+
+// bodyWriter writes a response body and remembers the first write error
+// (the client went away), after which it writes nothing more.
+type bodyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (b *bodyWriter) Write(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.w.Write(p)
+	b.err = err
+	return n, err
 }
 
 // notModified reports whether the request's If-None-Match names etag

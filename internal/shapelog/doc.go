@@ -9,7 +9,9 @@
 // snapshot-end control message) as JSON lines. snapshot.idx holds the byte
 // offsets in snapshot.jsonl where each snapshot chunk ends, as a version
 // byte (1) followed by big-endian uint64s; it is written and fsynced after
-// snapshot.jsonl, so a snapshot without an index is incomplete.
+// snapshot.jsonl, so a snapshot without an index is incomplete. A reader
+// serves a snapshot chunk by streaming its lines from snapshot.jsonl
+// (OpenSnapshotChunk), each newline but the last turned into a comma.
 //
 // changes.log holds change records, back to back:
 //

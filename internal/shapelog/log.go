@@ -335,45 +335,18 @@ func (l *Log) SnapshotChunks() int {
 }
 
 // AppendSnapshotChunk appends snapshot chunk i's messages to dst, separated
-// by commas (a JSON array's contents without brackets).
+// by commas (a JSON array's contents without brackets). OpenSnapshotChunk
+// streams the same bytes without holding the whole chunk in memory.
 func (l *Log) AppendSnapshotChunk(dst []byte, i int) ([]byte, error) {
-	l.mu.RLock()
-	if l.closed {
-		l.mu.RUnlock()
-		return dst, ErrClosed
-	}
-	if i < 0 || i >= len(l.snapEnds) {
-		l.mu.RUnlock()
-		return dst, fmt.Errorf("snapshot chunk %d of %d", i, len(l.snapEnds))
-	}
-	start := int64(0)
-	if i > 0 {
-		start = l.snapEnds[i-1]
-	}
-	end := l.snapEnds[i]
-	l.mu.RUnlock()
-
-	f, err := os.Open(filepath.Join(l.dir, snapshotFile))
+	c, err := l.OpenSnapshotChunk(i)
 	if err != nil {
-		return dst, fmt.Errorf("open snapshot: %w", err)
+		return dst, err
 	}
-	defer f.Close()
-	n := int(end - start)
+	defer c.Close()
 	at := len(dst)
-	dst = append(dst, make([]byte, n)...)
-	if _, err := f.ReadAt(dst[at:], start); err != nil {
+	dst = grow(dst, int(c.Size()))
+	if _, err := io.ReadFull(c, dst[at:]); err != nil {
 		return dst[:at], fmt.Errorf("read snapshot chunk %d: %w", i, err)
-	}
-	// Lines end with '\n'; JSON text never holds a raw newline, so each
-	// newline is a separator: make them commas and drop the final one.
-	chunk := dst[at:]
-	for j, c := range chunk {
-		if c == '\n' {
-			chunk[j] = ','
-		}
-	}
-	if len(chunk) > 0 {
-		dst = dst[:len(dst)-1]
 	}
 	return dst, nil
 }

@@ -138,18 +138,29 @@ func readRows(ctx context.Context, conn *pgx.Conn, q Query) error {
 	}
 	rr := conn.PgConn().ExecParams(ctx, sb.String(), args, nil, nil, nil)
 	row := make(pg.Row, len(rel.Columns))
+	ends := make([]int, len(rel.Columns))
+	var text []byte
 	for rr.NextRow() {
 		vals := rr.Values()
 		if len(vals) != len(row) {
 			rr.Close()
 			return fmt.Errorf("snapshot of %s: row has %d values, want %d", rel.QualifiedName(), len(vals), len(row))
 		}
+		// One string holds the row's values, which share it: one
+		// allocation per row rather than one per value.
+		text = text[:0]
+		for i, v := range vals {
+			text = append(text, v...)
+			ends[i] = len(text)
+		}
+		all, start := string(text), 0
 		for i, v := range vals {
 			if v == nil {
 				row[i] = pg.Value{Null: true}
 			} else {
-				row[i] = pg.Value{Text: string(v)}
+				row[i] = pg.Value{Text: all[start:ends[i]]}
 			}
+			start = ends[i]
 		}
 		if err := q.OnRow(row); err != nil {
 			rr.Close()
