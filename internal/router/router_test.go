@@ -25,25 +25,15 @@ func rowOf(vals map[int]string) Value {
 	}
 }
 
-// TestRouteFindsEveryPossibleMatch: Route returns exactly the shapes whose
-// condition holds for the row, plus the unconditioned ones, once each.
-func TestRouteFindsEveryPossibleMatch(t *testing.T) {
-	tb := NewTable[string](nil)
-	tb.Add("id=1", []Cond{{Column: "0", Value: "1"}})
-	tb.Add("id=2", []Cond{{Column: "0", Value: "2"}})
-	tb.Add("id in (1,3)", []Cond{{Column: "0", Value: "1"}, {Column: "0", Value: "3"}})
-	tb.Add("id=1 or owner=a", []Cond{{Column: "0", Value: "1"}, {Column: "1", Value: "a"}})
-	tb.Add("ilike", nil)
-	tests := []struct {
-		name string
-		row  map[int]string
-		want []string
-	}{
-		{"id 1", map[int]string{0: "1", 1: "b"}, []string{"id in (1,3)", "id=1", "id=1 or owner=a", "ilike"}},
-		{"id 3", map[int]string{0: "3", 1: "b"}, []string{"id in (1,3)", "ilike"}},
-		{"owner a", map[int]string{0: "9", 1: "a"}, []string{"id=1 or owner=a", "ilike"}},
-		{"NULL id", map[int]string{1: "z"}, []string{"ilike"}},
-	}
+// routeCase is a row and the ids Route must return for it, sorted.
+type routeCase struct {
+	name string
+	row  map[int]string
+	want []string
+}
+
+func checkRoutes(t *testing.T, tb *Table[string], tests []routeCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := tb.Route(nil, nil, rowOf(tt.row))
@@ -55,6 +45,24 @@ func TestRouteFindsEveryPossibleMatch(t *testing.T) {
 	}
 }
 
+// TestRouteFindsEveryPossibleMatch: Route returns exactly the shapes whose
+// condition holds for the row, plus the unconditioned ones, once each.
+func TestRouteFindsEveryPossibleMatch(t *testing.T) {
+	tb := NewTable[string](nil)
+	tb.Add("id=1", []Cond{{Column: "0", Value: "1"}})
+	tb.Add("id=2", []Cond{{Column: "0", Value: "2"}})
+	tb.Add("id in (1,3)", []Cond{{Column: "0", Value: "1"}, {Column: "0", Value: "3"}})
+	tb.Add("id=1 or owner=a", []Cond{{Column: "0", Value: "1"}, {Column: "1", Value: "a"}})
+	tb.Add("ilike", nil)
+	tests := []routeCase{
+		{"id 1", map[int]string{0: "1", 1: "b"}, []string{"id in (1,3)", "id=1", "id=1 or owner=a", "ilike"}},
+		{"id 3", map[int]string{0: "3", 1: "b"}, []string{"id in (1,3)", "ilike"}},
+		{"owner a", map[int]string{0: "9", 1: "a"}, []string{"id=1 or owner=a", "ilike"}},
+		{"NULL id", map[int]string{1: "z"}, []string{"ilike"}},
+	}
+	checkRoutes(t, tb, tests)
+}
+
 // TestRouteInclusion: inclusion terms route by the row's array elements,
 // together with equality terms; a row whose array cannot be read reaches
 // every inclusion-indexed id.
@@ -64,26 +72,14 @@ func TestRouteInclusion(t *testing.T) {
 	tb.Add("2=any(tags)", []Cond{{Column: "1", Value: "2", Element: true}})
 	tb.Add("id=2", []Cond{{Column: "0", Value: "2"}})
 	tb.Add("ilike", nil)
-	tests := []struct {
-		name string
-		row  map[int]string
-		want []string
-	}{
+	tests := []routeCase{
 		{"tags 12", map[int]string{0: "9", 1: "12"}, []string{"2=any(tags)", "ilike", "tags@>{1}"}},
 		{"tags 3, id 2", map[int]string{0: "2", 1: "3"}, []string{"id=2", "ilike"}},
 		{"empty tags", map[int]string{0: "9", 1: ""}, []string{"ilike"}},
 		{"NULL tags", map[int]string{0: "9"}, []string{"ilike"}},
 		{"unreadable", map[int]string{0: "9", 1: "bad"}, []string{"2=any(tags)", "ilike", "tags@>{1}"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := tb.Route(nil, nil, rowOf(tt.row))
-			slices.Sort(got)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Route(%v) = %v, want %v", tt.row, got, tt.want)
-			}
-		})
-	}
+	checkRoutes(t, tb, tests)
 	tb.Remove("tags@>{1}")
 	if got := tb.Route(nil, nil, rowOf(map[int]string{1: "1"})); !slices.Equal(got, []string{"ilike"}) {
 		t.Errorf("Route after Remove = %v, want [ilike]", got)
@@ -189,3 +185,25 @@ func BenchmarkRouteEquality(b *testing.B) {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// BenchmarkRouteInclusion: routing cost with n shapes of the form
+// tags @> '{tag<i>}' stays flat as n grows; a row with five tags costs five
+// lookups.
+func BenchmarkRouteInclusion(b *testing.B) {
+	split := func(text string) ([]string, bool) { return strings.Split(text, ","), true }
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			tb := NewTable[int](split)
+			for i := range n {
+				tb.Add(i, []Cond{{Column: "tags", Value: "tag" + strconv.Itoa(i), Element: true}})
+			}
+			row := func(c string) (string, bool) { return "tag1,tag2,tag3,x,y", c == "tags" }
+			seen := map[int]struct{}{}
+			var dst []int
+			b.ReportAllocs()
+			for b.Loop() {
+				dst = tb.Route(dst[:0], seen, row)
+			}
+		})
+	}
+}
