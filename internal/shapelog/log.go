@@ -1,6 +1,7 @@
 package shapelog
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -107,14 +108,22 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
+// recoverReadBuffer is how much recover reads at a time: it streams the
+// log, so opening a log costs this much memory whatever the log's size.
+const recoverReadBuffer = 1 << 20
+
 // recover scans the change log, keeps the prefix that ends with the last
 // valid FlagLast record, truncates the rest and rebuilds the indexes.
 func (l *Log) recover() error {
-	data, err := io.ReadAll(io.NewSectionReader(l.f, 0, 1<<62))
+	st, err := l.f.Stat()
 	if err != nil {
 		return fmt.Errorf("read change log: %w", err)
 	}
+	size := st.Size()
+	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, size), recoverReadBuffer)
 	var (
+		hdr           [headerSize]byte
+		body          []byte
 		pos, validEnd int64
 		chunkBytes    int64
 		lastIndexPos  int64
@@ -128,13 +137,22 @@ func (l *Log) recover() error {
 		have          bool
 		validHave     bool
 	)
-	for int64(len(data))-pos >= headerSize {
-		h := decodeHeader(data[pos:])
-		if h.length > maxBody || int64(len(data))-pos-headerSize < int64(h.length) {
-			break
+	for size-pos >= headerSize {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return fmt.Errorf("read change log: %w", err)
 		}
-		body := data[pos+headerSize : pos+headerSize+int64(h.length)]
-		if !h.valid(data[pos:pos+headerSize], body) {
+		h := decodeHeader(hdr[:])
+		if h.length > maxBody || size-pos-headerSize < int64(h.length) {
+			break // a torn or damaged tail
+		}
+		if cap(body) < int(h.length) {
+			body = make([]byte, h.length)
+		}
+		body = body[:h.length]
+		if _, err := io.ReadFull(r, body); err != nil {
+			return fmt.Errorf("read change log: %w", err)
+		}
+		if !h.valid(hdr[:], body) {
 			break
 		}
 		if have && !prev.Less(h.off) {
@@ -160,7 +178,7 @@ func (l *Log) recover() error {
 			pendIndex, pendChunks = pendIndex[:0], pendChunks[:0]
 		}
 	}
-	if validEnd != int64(len(data)) {
+	if validEnd != size {
 		if err := l.f.Truncate(validEnd); err != nil {
 			return fmt.Errorf("truncate torn tail: %w", err)
 		}
