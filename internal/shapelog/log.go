@@ -108,8 +108,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
-// recoverReadBuffer is how much recover reads at a time: it streams the
-// log, so opening a log costs this much memory whatever the log's size.
+// recoverReadBuffer is the most recover reads at a time (less for a
+// smaller log): it streams the log, so opening a log costs at most this
+// much memory whatever the log's size.
 const recoverReadBuffer = 1 << 20
 
 // recover scans the change log, keeps the prefix that ends with the last
@@ -120,7 +121,7 @@ func (l *Log) recover() error {
 		return fmt.Errorf("read change log: %w", err)
 	}
 	size := st.Size()
-	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, size), recoverReadBuffer)
+	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, size), int(min(max(size, 64), recoverReadBuffer)))
 	var (
 		hdr           [headerSize]byte
 		body          []byte
