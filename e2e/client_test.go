@@ -116,16 +116,6 @@ func waitRows(t *testing.T, what string, shape *client.Shape, want func() map[st
 	}
 }
 
-// skipIfUnsupported skips the test when the server answered err, its 400
-// "not supported" for a feature it does not serve yet.
-func skipIfUnsupported(t *testing.T, err error, feature string) {
-	t.Helper()
-	var fe *client.FetchError
-	if errors.As(err, &fe) && fe.Status == http.StatusBadRequest && strings.Contains(fe.Error(), "not supported") {
-		t.Skipf("server does not serve %s yet: %v", feature, err)
-	}
-}
-
 // itemsAndLate creates the tables the random workload of sync_test.go
 // writes to.
 func itemsAndLate(t *testing.T, dbURL string) {
@@ -436,8 +426,7 @@ func TestGoClientLongPoll(t *testing.T) {
 	}
 }
 
-// TestGoClientSSE follows live changes over Server-Sent Events. It is
-// skipped while the server answers live_sse with its "not supported" 400.
+// TestGoClientSSE follows live changes over Server-Sent Events.
 func TestGoClientSSE(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Postgres and the galvani binary")
@@ -460,7 +449,6 @@ func TestGoClientSSE(t *testing.T) {
 		t.Helper()
 		b, err := st.Next(ctx)
 		if err != nil {
-			skipIfUnsupported(t, err, "SSE (live_sse)")
 			t.Fatal(err)
 		}
 		shape.Apply(b)
@@ -485,8 +473,7 @@ func TestGoClientSSE(t *testing.T) {
 	}
 }
 
-// TestGoClientWhere syncs a shape with a parameterised where clause. It
-// is skipped while the server answers where with "not supported".
+// TestGoClientWhere syncs a shape with a parameterised where clause.
 func TestGoClientWhere(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Postgres and the galvani binary")
@@ -506,7 +493,6 @@ func TestGoClientWhere(t *testing.T) {
 	for {
 		b, err := st.Next(ctx)
 		if err != nil {
-			skipIfUnsupported(t, err, "where clauses")
 			t.Fatal(err)
 		}
 		shape.Apply(b)
@@ -528,9 +514,7 @@ func TestGoClientWhere(t *testing.T) {
 	waitRows(t, "where shape", shape, want)
 }
 
-// TestGoClientSubsetSnapshot requests a subset of a shape. It is skipped
-// while the server does not serve subset snapshots (a "not supported"
-// 400, or a plain shape log that ignores the subset__* parameters).
+// TestGoClientSubsetSnapshot requests a subset of a shape.
 func TestGoClientSubsetSnapshot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Postgres and the galvani binary")
@@ -543,11 +527,7 @@ func TestGoClientSubsetSnapshot(t *testing.T) {
 	defer cancel()
 	snap, err := c.RequestSnapshot(ctx, client.ShapeRequest{Table: "items", ChangesOnly: true},
 		client.SubsetRequest{Where: "n = $1", Params: []string{"2"}, OrderBy: "id DESC", Limit: 5})
-	if errors.Is(err, client.ErrSubsetUnsupported) {
-		t.Skipf("server does not serve subset snapshots yet: %v", err)
-	}
 	if err != nil {
-		skipIfUnsupported(t, err, "subset snapshots")
 		t.Fatal(err)
 	}
 	var ids []string
@@ -594,9 +574,6 @@ func TestGoClientCancelLeavesNoGoroutine(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // Run is now waiting on a live request
 		cancel()
 		err = <-done
-		if sse && !errors.Is(err, context.Canceled) {
-			skipIfUnsupported(t, err, "SSE (live_sse)")
-		}
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Run() = %v, want context.Canceled", err)
 		}
@@ -608,8 +585,7 @@ func TestGoClientCancelLeavesNoGoroutine(t *testing.T) {
 }
 
 // TestGatekeeperAgainstServer: through the example gatekeeper, a user's
-// client reads only the user's rows, also when it asks for more. It is
-// skipped while the server answers where with "not supported".
+// client reads only the user's rows, also when it asks for more.
 func TestGatekeeperAgainstServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Postgres and the galvani binary")
@@ -678,7 +654,6 @@ func TestGatekeeperAgainstServer(t *testing.T) {
 			for {
 				b, err := st.Next(ctx)
 				if err != nil {
-					skipIfUnsupported(t, err, "where clauses (needed by the gatekeeper)")
 					t.Fatal(err)
 				}
 				shape.Apply(b)
