@@ -18,23 +18,24 @@ import (
 // Shape is one live shape: its definition, its table as it was when the
 // shape was created, and its log.
 type Shape struct {
-	handle     string
-	def        Definition
-	key        string
-	rel        *pg.Relation
-	cols       []int  // selected columns, indexes into rel.Columns
-	isPK       []bool // per rel column
-	schemaJSON string
-	where      *where.Expr // nil: every row
-	dir        string
-	logOpts    shapelog.Options
-	log        atomic.Pointer[shapelog.Log] // nil until opened (a restored shape opens it on first use)
-	logMu      sync.Mutex                   // serialises opening and closing the log
-	logClosed  bool                         // under logMu: closed for good
-	onLogError func(*Shape, error)          // told when opening the log fails
-	createdAt  time.Time
-	gone       atomic.Bool
-	lastUsed   atomic.Int64 // unix nanoseconds of the last request, for eviction
+	handle       string
+	def          Definition
+	key          string
+	rel          *pg.Relation
+	cols         []int  // selected columns, indexes into rel.Columns
+	isPK         []bool // per rel column
+	schemaJSON   string
+	where        *where.Expr // nil: every row
+	dir          string
+	logOpts      shapelog.Options
+	log          atomic.Pointer[shapelog.Log] // nil until opened (a restored shape opens it on first use)
+	logMu        sync.Mutex                   // serialises opening and closing the log
+	logClosed    bool                         // under logMu: closed for good
+	onLogError   func(*Shape, error)          // told when opening the log fails
+	unopenedSize atomic.Int64                 // 1 + bytes on disk of a log not yet opened; 0 unknown
+	createdAt    time.Time
+	gone         atomic.Bool
+	lastUsed     atomic.Int64 // unix nanoseconds of the last request, for eviction
 
 	// Consumer state, owned by the Collector's goroutine.
 	wlog       *shapelog.Log // the log, once the Collector has needed it
@@ -218,7 +219,13 @@ func (s *Shape) sizeOnDisk() int64 {
 	if l := s.log.Load(); l != nil {
 		return l.Size()
 	}
-	return shapelog.SizeOnDisk(s.dir)
+	// Files nobody has opened do not change: stat them once.
+	if n := s.unopenedSize.Load(); n > 0 {
+		return n - 1
+	}
+	n := shapelog.SizeOnDisk(s.dir)
+	s.unopenedSize.Store(n + 1)
+	return n
 }
 
 // Touch records a request for the shape (least-recently-used eviction).
