@@ -236,9 +236,6 @@ func TestCLIFollowSSE(t *testing.T) {
 		}
 	}
 	code, _, offset := f.interrupt()
-	if strings.Contains(f.errText(), "not supported") {
-		t.Skipf("server does not serve SSE yet:\n%s", f.errText())
-	}
 	if code != 0 || !strings.HasSuffix(offset, "_0") {
 		t.Errorf("follow --sse: exit %d, resume offset %s; want 0 and the last change's offset", code, offset)
 	}
