@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,12 +50,13 @@ func runShape(ctx context.Context, env map[string]string, args ...string) (stdou
 
 // fakeShapeServer answers the first request with the rows of a three-row
 // table and an up-to-date, and holds live requests until they end; it
-// records the queries and methods it got.
-func fakeShapeServer(t *testing.T) (*httptest.Server, *[]string) {
+// records the queries and methods it got; requests returns them so far (a
+// client may still have a prefetch in flight when a command returns).
+func fakeShapeServer(t *testing.T) (srv *httptest.Server, requests func() []string) {
 	t.Helper()
 	var mu sync.Mutex
 	var got []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		got = append(got, r.Method+" "+r.URL.RawQuery)
 		mu.Unlock()
@@ -88,7 +90,11 @@ func fakeShapeServer(t *testing.T) (*httptest.Server, *[]string) {
 			{"headers":{"control":"up-to-date","global_last_seen_lsn":"5"}}]`)
 	}))
 	t.Cleanup(srv.Close)
-	return srv, &got
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
 }
 
 // TestShapeGet prints the rows as JSON lines in table column order and
@@ -107,7 +113,7 @@ func TestShapeGet(t *testing.T) {
 	if stdout != want {
 		t.Errorf("stdout =\n%s\nwant\n%s", stdout, want)
 	}
-	if q := (*got)[0]; q != `GET columns=%22id%22%2C%22name%22%2C%22note%22&log=full&offset=-1&secret=env-secret&table=t` {
+	if q := got()[0]; q != `GET columns=%22id%22%2C%22name%22%2C%22note%22&log=full&offset=-1&secret=env-secret&table=t` {
 		t.Errorf("request = %s; want quoted columns and the secret from $GALVANI_SECRET", q)
 	}
 
@@ -159,8 +165,8 @@ func TestShapeDelete(t *testing.T) {
 	if err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	if (*got)[0] != "DELETE handle=h1&log=full&table=t" || !strings.Contains(stderr, "deleted") {
-		t.Errorf("request %q, stderr %q", (*got)[0], stderr)
+	if reqs := got(); reqs[0] != "DELETE handle=h1&log=full&table=t" || !strings.Contains(stderr, "deleted") {
+		t.Errorf("request %q, stderr %q", reqs[0], stderr)
 	}
 }
 
@@ -189,8 +195,8 @@ func TestShapeErrors(t *testing.T) {
 			t.Errorf("galvani %s: exit %d (%v), want 2", strings.Join(args, " "), code, err)
 		}
 	}
-	if len(*got) != 0 {
-		t.Errorf("usage errors sent requests: %v", *got)
+	if reqs := got(); len(reqs) != 0 {
+		t.Errorf("usage errors sent requests: %v", reqs)
 	}
 	_, _, err, code := runShape(context.Background(), nil, "shape", "get", "--url", srv.URL, "--table", "missing")
 	if code != 1 || err == nil || !strings.Contains(err.Error(), `Table "public"."missing" does not exist`) {
