@@ -292,17 +292,10 @@ func (d *decoder) object(entries *[]entry, byPosition bool) bool {
 		}
 		raw := d.buf[start:]
 		var name string
-		if byPosition && i < len(d.lastNames) && d.lastNames[i] == string(raw) {
-			name = d.lastNames[i]
+		if byPosition {
+			name = d.internAt(&d.lastNames, i, raw)
 		} else {
 			name = d.intern(raw)
-			if byPosition {
-				if i < len(d.lastNames) {
-					d.lastNames[i] = name
-				} else if i == len(d.lastNames) && i < maxInterned {
-					d.lastNames = append(d.lastNames, name)
-				}
-			}
 		}
 		d.buf = d.buf[:start]
 		d.ws()
@@ -434,6 +427,24 @@ func (d *decoder) operation(h *protocol.Headers) bool {
 	return true
 }
 
+// internAt returns raw interned, reusing (*cache)[i] when it holds the
+// same text: names come in the same order message after message, so the
+// i-th name is usually the one seen at i last time. It remembers the name
+// at i for the next message.
+func (d *decoder) internAt(cache *[]string, i int, raw []byte) string {
+	c := *cache
+	if i < len(c) && c[i] == string(raw) {
+		return c[i]
+	}
+	s := d.intern(raw)
+	if i < len(c) {
+		c[i] = s
+	} else if i == len(c) && i < maxInterned {
+		*cache = append(c, s)
+	}
+	return s
+}
+
 // relation decodes headers.relation, an array of strings, into d.rel,
 // interned: every message of a shape names the same relation.
 func (d *decoder) relation() bool {
@@ -451,17 +462,7 @@ func (d *decoder) relation() bool {
 			return false
 		}
 		raw := d.buf[start:]
-		var s string
-		if i < len(d.lastRel) && d.lastRel[i] == string(raw) {
-			s = d.lastRel[i]
-		} else {
-			s = d.intern(raw)
-			if i < len(d.lastRel) {
-				d.lastRel[i] = s
-			} else if i == len(d.lastRel) && i < maxInterned {
-				d.lastRel = append(d.lastRel, s)
-			}
-		}
+		s := d.internAt(&d.lastRel, i, raw)
 		d.buf = d.buf[:start]
 		d.rel = append(d.rel, s)
 		if !d.next() {
