@@ -19,7 +19,12 @@ const syncParallelism = 16
 // the log it belongs to.
 func SyncAll(logs []*Log) []error {
 	errs := make([]error, len(logs))
-	if len(logs) >= syncfsMin && sameFilesystem(logs) && syncFilesystem(logs[0].f) == nil {
+	switch {
+	case len(logs) == 1:
+		// The common case on the replication path: no goroutine needed.
+		errs[0] = logs[0].SyncData()
+		return errs
+	case len(logs) >= syncfsMin && sameFilesystem(logs) && syncFilesystem(logs[0].f) == nil:
 		return errs
 	}
 	var wg sync.WaitGroup
